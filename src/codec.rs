@@ -1,0 +1,292 @@
+//! The sans-IO streaming uppercaser: [`Codec`] and its [`Config`].
+
+use bytes::BytesMut;
+
+use crate::case::upper;
+use crate::error::{CodecError, InvalidSequence};
+use crate::sink::{with_sink, Sink};
+use crate::utf8::{decode, Step};
+
+/// U+FFFD REPLACEMENT CHARACTER, which is its own uppercase.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// Input is processed in pieces of at most this many bytes, so the output
+/// reserved per piece (3x) stays small whatever the caller feeds at once.
+/// Piece boundaries are ordinary chunk boundaries: the output cannot tell.
+const PIECE: usize = 8 * 1024;
+
+/// Which case mapping to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Casing {
+    /// Full Unicode uppercasing, exactly `str::to_uppercase` (`ß` → `SS`).
+    #[default]
+    Unicode,
+    /// Bytes `a`..=`z` only, exactly `<[u8]>::to_ascii_uppercase` and Python's
+    /// `bytes.upper()`. Every other byte passes through; nothing is held back.
+    Ascii,
+}
+
+/// What to do with ill-formed UTF-8 under [`Casing::Unicode`].
+///
+/// Ill-formed input is split into *maximal subparts* as the Unicode Standard
+/// recommends (and std's `Utf8Chunks` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum InvalidUtf8 {
+    /// Emit ill-formed bytes unchanged, so nothing is ever lost. A sequence
+    /// cut off by the end of the stream is emitted unchanged by `finish`.
+    #[default]
+    PassThrough,
+    /// Emit one U+FFFD per maximal subpart, like `String::from_utf8_lossy`.
+    Replace,
+    /// Emit the uppercase of everything before the first ill-formed byte,
+    /// then fail with [`CodecError::InvalidUtf8`] (or
+    /// [`CodecError::TruncatedUtf8`] at `finish`).
+    Reject,
+}
+
+/// How a [`Codec`] transforms its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// The case mapping.
+    pub casing: Casing,
+    /// The policy for ill-formed UTF-8 (ignored by [`Casing::Ascii`]).
+    pub invalid: InvalidUtf8,
+}
+
+impl Config {
+    /// A configuration with the given casing and invalid-UTF-8 policy.
+    pub const fn new(casing: Casing, invalid: InvalidUtf8) -> Self {
+        Self { casing, invalid }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    Finished,
+    Failed(CodecError),
+}
+
+/// A streaming uppercaser with no I/O: bytes in, uppercased bytes out.
+///
+/// Its law: the concatenated output never depends on how the input was split
+/// into `feed` calls. See the [crate docs](crate) for the exact contract.
+/// The state is constant-size: at most 3 held bytes of a UTF-8 sequence
+/// that a chunk boundary cut in two.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    config: Config,
+    held: [u8; 3],
+    held_len: u8,
+    /// Stream offset of the next byte to be fed.
+    position: u64,
+    state: State,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Self::new(Config::default())
+    }
+}
+
+impl Codec {
+    /// A codec at the start of a stream.
+    pub const fn new(config: Config) -> Self {
+        Self {
+            config,
+            held: [0; 3],
+            held_len: 0,
+            position: 0,
+            state: State::Open,
+        }
+    }
+
+    /// The configuration this codec was built with.
+    pub const fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Bytes of an incomplete UTF-8 sequence held back until the next chunk
+    /// (0 to 3; always 0 under [`Casing::Ascii`]).
+    pub const fn pending_len(&self) -> usize {
+        self.held_len as usize
+    }
+
+    /// Bytes fed so far: the stream offset of the next input byte.
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether `finish` has succeeded: the stream is over.
+    pub const fn is_finished(&self) -> bool {
+        matches!(self.state, State::Finished)
+    }
+
+    /// The most bytes one `feed` of `input_len` bytes can append, whatever
+    /// the state; `max_output_len(0)` bounds `finish`. Use it to size buffers.
+    ///
+    /// Under [`Casing::Unicode`] it is `3 * (input_len + 3)`: no scalar's
+    /// uppercase is more than 3x its UTF-8 length (U+0390 `ΐ`, 2 bytes,
+    /// becomes 3 characters in 6 bytes), a 1-byte ill-formed sequence
+    /// becomes a 3-byte U+FFFD, and up to 3 held bytes complete in this call.
+    /// Under [`Casing::Ascii`] it is `input_len`. Saturates at `usize::MAX`.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        match self.config.casing {
+            Casing::Ascii => input_len,
+            Casing::Unicode => input_len.saturating_add(3).saturating_mul(3),
+        }
+    }
+
+    /// Uppercases `input` and appends the result to `out`.
+    ///
+    /// Always consumes all of `input`: an incomplete sequence at its end is
+    /// held (never emitted early, never an error) until the next call.
+    /// On error nothing after the offending byte is emitted, and the error
+    /// is sticky.
+    pub fn feed(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        self.check_open()?;
+        match self.config.casing {
+            Casing::Ascii => {
+                with_sink(out, input.len(), |sink| sink.push_ascii_upper(input));
+                self.position += input.len() as u64;
+            }
+            Casing::Unicode => {
+                for piece in input.chunks(PIECE) {
+                    let max = self.max_output_len(piece.len());
+                    with_sink(out, max, |sink| self.feed_unicode(piece, sink))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the stream (the peer half-closed): emits or reports a held
+    /// incomplete sequence according to the [`InvalidUtf8`] policy.
+    ///
+    /// Idempotent: a second call appends nothing and returns the same result.
+    pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), CodecError> {
+        match &self.state {
+            State::Failed(err) => return Err(err.clone()),
+            State::Finished => return Ok(()),
+            State::Open => {}
+        }
+        if self.held_len > 0 {
+            let held = self.held;
+            let held = &held[..self.pending_len()];
+            let offset = self.position - held.len() as u64;
+            self.held_len = 0;
+            match self.config.invalid {
+                InvalidUtf8::PassThrough => out.extend_from_slice(held),
+                InvalidUtf8::Replace => out.extend_from_slice(REPLACEMENT),
+                InvalidUtf8::Reject => {
+                    return Err(self.fail(CodecError::TruncatedUtf8 {
+                        offset,
+                        sequence: InvalidSequence::new(held),
+                    }))
+                }
+            }
+        }
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), CodecError> {
+        match &self.state {
+            State::Open => Ok(()),
+            State::Finished => Err(CodecError::FedAfterFinish),
+            State::Failed(err) => Err(err.clone()),
+        }
+    }
+
+    /// Makes `err` sticky and returns it.
+    fn fail(&mut self, err: CodecError) -> CodecError {
+        self.state = State::Failed(err.clone());
+        err
+    }
+
+    /// The Unicode path for one piece: first complete any held sequence,
+    /// then alternate ASCII runs and single non-ASCII sequences.
+    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        let base = self.position;
+        self.position += input.len() as u64;
+        let mut i = 0;
+
+        if self.held_len > 0 {
+            let held_len = self.pending_len();
+            // Four bytes always decide: a sequence is never longer.
+            let take = input.len().min(4 - held_len);
+            let mut window = [0u8; 4];
+            window[..held_len].copy_from_slice(&self.held[..held_len]);
+            window[held_len..held_len + take].copy_from_slice(&input[..take]);
+            let window = &window[..held_len + take];
+            let start = base - held_len as u64;
+            match decode(window) {
+                Step::Incomplete => {
+                    // Only when `input` is too short to decide; hold it all.
+                    self.held[..window.len()].copy_from_slice(window);
+                    self.held_len = window.len() as u8;
+                    return Ok(());
+                }
+                Step::Char { scalar, len } => {
+                    push_upper(sink, scalar, &window[..len]);
+                    i = len - held_len;
+                }
+                Step::Invalid { len } => {
+                    // Held bytes are a well-formed prefix, so `len >= held_len`.
+                    self.invalid(sink, &window[..len], start)?;
+                    i = len - held_len;
+                }
+            }
+            self.held_len = 0;
+        }
+
+        while i < input.len() {
+            if input[i] < 0x80 {
+                i += sink.ascii_run(&input[i..]);
+                continue;
+            }
+            match decode(&input[i..]) {
+                Step::Char { scalar, len } => {
+                    push_upper(sink, scalar, &input[i..i + len]);
+                    i += len;
+                }
+                Step::Invalid { len } => {
+                    self.invalid(sink, &input[i..i + len], base + i as u64)?;
+                    i += len;
+                }
+                Step::Incomplete => {
+                    let rest = &input[i..];
+                    self.held[..rest.len()].copy_from_slice(rest);
+                    self.held_len = rest.len() as u8;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the policy to one ill-formed maximal subpart at `offset`.
+    fn invalid(&mut self, sink: &mut Sink<'_>, bytes: &[u8], offset: u64) -> Result<(), CodecError> {
+        match self.config.invalid {
+            InvalidUtf8::PassThrough => sink.push(bytes),
+            InvalidUtf8::Replace => sink.push(REPLACEMENT),
+            InvalidUtf8::Reject => {
+                return Err(self.fail(CodecError::InvalidUtf8 {
+                    offset,
+                    sequence: InvalidSequence::new(bytes),
+                }))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.
+#[inline]
+fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
+    match upper(scalar) {
+        Some(upper) => sink.push(upper),
+        None => sink.push(src),
+    }
+}
