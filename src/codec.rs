@@ -1,5 +1,14 @@
 //! The sans-IO streaming uppercaser: [`Codec`] and its [`Config`].
 
+#[cfg(test)]
+mod exhaustive;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
 use bytes::BytesMut;
 
 use crate::case::upper;

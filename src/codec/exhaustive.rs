@@ -1,0 +1,120 @@
+//! Exhaustive tests over spaces small enough to walk completely: every
+//! Unicode scalar value at every split, and every byte string of length 1
+//! to 3 under every chunking and policy. Both are split across threads.
+
+use std::thread;
+use std::vec::Vec;
+
+use bytes::BytesMut;
+
+use super::testkit::{oracle, End, CONFIGS};
+use crate::{Casing, Codec, Config, InvalidUtf8};
+
+/// Feeds `chunks` and finishes into a reused buffer: a lean driver for the
+/// hot loops here (the full invariant checks live in `testkit::drive`).
+fn run(config: Config, chunks: &[&[u8]], out: &mut BytesMut) -> End {
+    out.clear();
+    let mut codec = Codec::new(config);
+    for chunk in chunks {
+        if let Err(err) = codec.feed(chunk, out) {
+            return End::from(Err(err));
+        }
+        assert!(codec.pending_len() <= 3);
+    }
+    End::from(codec.finish(out))
+}
+
+/// Runs `f` over `0..n` on two threads.
+fn par(n: u32, f: impl Fn(u32) + Sync) {
+    thread::scope(|s| {
+        let f = &f;
+        let mid = n / 2;
+        s.spawn(move || (0..mid).for_each(f));
+        s.spawn(move || (mid..n).for_each(f));
+    });
+}
+
+#[test]
+fn every_scalar_value_at_every_split() {
+    par(0x11_0000, |cp| {
+        let Some(c) = char::from_u32(cp) else { return };
+        let mut out = BytesMut::new();
+        // The character then an ASCII byte, so the path after a completed
+        // held sequence runs too.
+        let mut buf = [0u8; 5];
+        let len = c.encode_utf8(&mut buf).len();
+        buf[len] = b'q';
+        let stream = &buf[..=len];
+        let mut want: Vec<u8> = c.to_uppercase().collect::<std::string::String>().into_bytes();
+        want.push(b'Q');
+        for config in [CONFIGS[0], CONFIGS[1], CONFIGS[2]] {
+            assert_eq!(run(config, &[stream], &mut out), End::Ok);
+            assert_eq!(&out[..], &want[..], "U+{cp:04X} whole");
+            for k in 1..=len {
+                let (a, b) = stream.split_at(k);
+                run(config, &[a, b], &mut out);
+                assert_eq!(&out[..], &want[..], "U+{cp:04X} split at {k}");
+            }
+            let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+            run(config, &bytes, &mut out);
+            assert_eq!(&out[..], &want[..], "U+{cp:04X} byte by byte");
+        }
+        run(CONFIGS[3], &[stream], &mut out);
+        assert_eq!(&out[..], &stream.to_ascii_uppercase()[..], "U+{cp:04X} ascii");
+    });
+}
+
+/// All ways to cut a stream of `len` bytes into non-empty chunks.
+fn compositions(stream: &[u8]) -> Vec<Vec<&[u8]>> {
+    let gaps = stream.len().saturating_sub(1);
+    (0..1u32 << gaps)
+        .map(|mask| {
+            let mut chunks = Vec::new();
+            let mut start = 0;
+            for gap in 0..gaps {
+                if mask & (1 << gap) != 0 {
+                    chunks.push(&stream[start..=gap]);
+                    start = gap + 1;
+                }
+            }
+            chunks.push(&stream[start..]);
+            chunks
+        })
+        .collect()
+}
+
+#[test]
+fn every_byte_string_up_to_three_bytes_under_every_chunking() {
+    let unicode = [CONFIGS[0], CONFIGS[1], CONFIGS[2]];
+    let ascii = Config::new(Casing::Ascii, InvalidUtf8::PassThrough);
+    for len in 1..=3u32 {
+        par(1 << (8 * len), |n| {
+            let mut out = BytesMut::new();
+            let stream = &n.to_be_bytes()[(4 - len as usize)..];
+            let chunkings = compositions(stream);
+            for config in unicode.into_iter().chain([ascii]) {
+                let (want, want_end) = oracle(config, stream);
+                for chunks in &chunkings {
+                    let end = run(config, chunks, &mut out);
+                    assert!(
+                        out[..] == want[..] && end == want_end,
+                        "{config:?} {chunks:02X?}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
+                        &out[..]
+                    );
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn ascii_casing_ignores_the_invalid_policy() {
+    par(1 << 16, |n| {
+        let stream = n.to_be_bytes();
+        let mut out = BytesMut::new();
+        for config in &CONFIGS[3..] {
+            assert_eq!(run(*config, &[&stream[2..]], &mut out), End::Ok);
+            assert_eq!(&out[..], &stream[2..].to_ascii_uppercase()[..]);
+        }
+    });
+}
