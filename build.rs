@@ -28,7 +28,9 @@ fn main() {
         let mut entries = [0u32; BLOCK_LEN];
         let mut any = false;
         for (slot, entry) in entries.iter_mut().enumerate() {
-            let Some(c) = char::from_u32(block_start + slot as u32) else { continue };
+            let Some(c) = char::from_u32(block_start + slot as u32) else {
+                continue;
+            };
             if (c as u32) < 0x80 {
                 continue;
             }
@@ -53,23 +55,76 @@ fn main() {
             *entry = ((upper.len() as u32) << 16) | offset as u32;
         }
         if any {
-            let id = blocks.iter().position(|b| *b == entries).unwrap_or_else(|| {
-                blocks.push(entries);
-                blocks.len() - 1
-            });
+            let id = blocks
+                .iter()
+                .position(|b| *b == entries)
+                .unwrap_or_else(|| {
+                    blocks.push(entries);
+                    blocks.len() - 1
+                });
             index[block as usize] = u8::try_from(id).expect("more than 255 cased blocks");
         }
     }
     // The codec documents a 3x worst-case expansion; fail the build if a new
     // Unicode version ever breaks that promise.
-    assert!(max_ratio.0 <= 3 * max_ratio.1, "uppercase expansion {max_ratio:?} exceeds 3x");
+    assert!(
+        max_ratio.0 <= 3 * max_ratio.1,
+        "uppercase expansion {max_ratio:?} exceeds 3x"
+    );
 
     let mut src = String::new();
-    writeln!(src, "// Longest uppercase of one scalar: {max_upper_len} bytes; worst ratio {}/{}.", max_ratio.0, max_ratio.1).unwrap();
-    writeln!(src, "pub(crate) static BLOCK_INDEX: [u8; {}] = {:?};", index.len(), index).unwrap();
+    writeln!(
+        src,
+        "// Longest uppercase of one scalar: {max_upper_len} bytes; worst ratio {}/{}.",
+        max_ratio.0, max_ratio.1
+    )
+    .unwrap();
+    writeln!(
+        src,
+        "pub(crate) static BLOCK_INDEX: [u8; {}] = {:?};",
+        index.len(),
+        index
+    )
+    .unwrap();
     let flat: Vec<u32> = blocks.iter().flatten().copied().collect();
-    writeln!(src, "pub(crate) static BLOCKS: [u32; {}] = {:?};", flat.len(), flat).unwrap();
-    writeln!(src, "pub(crate) static POOL: [u8; {}] = {:?};", pool.len(), pool).unwrap();
+    writeln!(
+        src,
+        "pub(crate) static BLOCKS: [u32; {}] = {:?};",
+        flat.len(),
+        flat
+    )
+    .unwrap();
+    // Padding lets the codec load any entry as one 8-byte word.
+    pool.extend_from_slice(&[0; 8]);
+    assert!(max_upper_len <= 8);
+    writeln!(
+        src,
+        "pub(crate) static POOL: [u8; {}] = {:?};",
+        pool.len(),
+        pool
+    )
+    .unwrap();
+
+    // Direct table for the 2-byte range U+0080..U+07FF, identity included:
+    // the uppercase's UTF-8 bytes little-endian in the low 7 bytes of a
+    // word, its length in the top byte.
+    let two: Vec<u64> = (0x80u32..0x800)
+        .map(|cp| {
+            let upper: String = char::from_u32(cp).unwrap().to_uppercase().collect();
+            assert!(upper.len() <= 7);
+            let mut word = [0u8; 8];
+            word[..upper.len()].copy_from_slice(upper.as_bytes());
+            word[7] = upper.len() as u8;
+            u64::from_le_bytes(word)
+        })
+        .collect();
+    writeln!(
+        src,
+        "pub(crate) static TWO_BYTE: [u64; {}] = {:?};",
+        two.len(),
+        two
+    )
+    .unwrap();
 
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("case_tables.rs");
     fs::write(out, src).unwrap();

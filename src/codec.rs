@@ -11,7 +11,7 @@ mod tests;
 
 use bytes::BytesMut;
 
-use crate::case::upper;
+use crate::case::{upper, upper_two_byte};
 use crate::error::{CodecError, InvalidSequence};
 use crate::sink::{with_sink, Sink};
 use crate::utf8::{decode, Step};
@@ -250,33 +250,62 @@ impl Codec {
             self.held_len = 0;
         }
 
+        // Scalars that are their own uppercase (CJK, uppercase letters,
+        // punctuation) are not copied one by one: `verbatim` marks where such
+        // a run began, and the run is copied in one go when it ends.
+        let mut verbatim = i;
         while i < input.len() {
-            if input[i] < 0x80 {
+            let lead = input[i];
+            if lead < 0x80 {
+                sink.push(&input[verbatim..i]);
                 i += sink.ascii_run(&input[i..]);
+                verbatim = i;
+                continue;
+            }
+            // Fast path for the 2-byte sequences of Latin, Greek, Cyrillic...
+            if let (0xC2..=0xDF, Some(&cont @ 0x80..=0xBF)) = (lead, input.get(i + 1)) {
+                sink.push(&input[verbatim..i]);
+                let (word, len) = upper_two_byte(lead, cont);
+                sink.push_word(word, len);
+                i += 2;
+                verbatim = i;
                 continue;
             }
             match decode(&input[i..]) {
                 Step::Char { scalar, len } => {
-                    push_upper(sink, scalar, &input[i..i + len]);
+                    if let Some((word, upper_len)) = upper(scalar) {
+                        sink.push(&input[verbatim..i]);
+                        sink.push_word(word, upper_len);
+                        verbatim = i + len;
+                    }
                     i += len;
                 }
                 Step::Invalid { len } => {
+                    sink.push(&input[verbatim..i]);
                     self.invalid(sink, &input[i..i + len], base + i as u64)?;
                     i += len;
+                    verbatim = i;
                 }
                 Step::Incomplete => {
+                    sink.push(&input[verbatim..i]);
                     let rest = &input[i..];
                     self.held[..rest.len()].copy_from_slice(rest);
                     self.held_len = rest.len() as u8;
-                    break;
+                    return Ok(());
                 }
             }
         }
+        sink.push(&input[verbatim..]);
         Ok(())
     }
 
     /// Applies the policy to one ill-formed maximal subpart at `offset`.
-    fn invalid(&mut self, sink: &mut Sink<'_>, bytes: &[u8], offset: u64) -> Result<(), CodecError> {
+    fn invalid(
+        &mut self,
+        sink: &mut Sink<'_>,
+        bytes: &[u8],
+        offset: u64,
+    ) -> Result<(), CodecError> {
         match self.config.invalid {
             InvalidUtf8::PassThrough => sink.push(bytes),
             InvalidUtf8::Replace => sink.push(REPLACEMENT),
@@ -292,10 +321,9 @@ impl Codec {
 }
 
 /// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.
-#[inline]
 fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
     match upper(scalar) {
-        Some(upper) => sink.push(upper),
+        Some((word, len)) => sink.push_word(word, len),
         None => sink.push(src),
     }
 }

@@ -1,7 +1,9 @@
 //! Writing straight into a `BytesMut`'s spare capacity.
 //!
 //! The hot loops write each output byte once, into memory reserved up front,
-//! instead of zero-filling first or checking capacity per byte. This is the
+//! instead of zero-filling first or checking capacity per byte. They also
+//! write whole blocks and words past the bytes they keep (into [`SLACK`]),
+//! which turns variable-length copies into fixed-size stores. This is the
 //! crate's only `unsafe`: a `set_len` over bytes [`Sink`] has initialised.
 
 use core::mem::MaybeUninit;
@@ -10,9 +12,13 @@ use bytes::BytesMut;
 
 use crate::case::ascii_upper;
 
-/// Bytes uppercased per block in the ASCII fast path: wide enough for
-/// LLVM to vectorise the test and the map, small enough to stop early.
-const BLOCK: usize = 16;
+/// Bytes uppercased per step in the ASCII fast path: one word for the short
+/// runs of mixed text, then long (vectorised) blocks for long runs.
+const WORD: usize = 8;
+const LONG_BLOCK: usize = 64;
+
+/// Scratch room past the output bound for whole-block and whole-word stores.
+const SLACK: usize = LONG_BLOCK;
 
 /// An append-only cursor over reserved, uninitialised memory.
 pub(crate) struct Sink<'a> {
@@ -32,6 +38,18 @@ impl Sink<'_> {
         self.len += bytes.len();
     }
 
+    /// Appends the first `len` (at most 8) bytes of `word` with one store.
+    #[inline(always)]
+    pub(crate) fn push_word(&mut self, word: [u8; 8], len: usize) {
+        debug_assert!(len <= 8);
+        let dst: &mut [MaybeUninit<u8>; 8] =
+            (&mut self.buf[self.len..self.len + 8]).try_into().unwrap();
+        for k in 0..8 {
+            dst[k].write(word[k]);
+        }
+        self.len += len;
+    }
+
     /// Appends the ASCII uppercase of all of `src` (non-ASCII bytes unchanged).
     pub(crate) fn push_ascii_upper(&mut self, src: &[u8]) {
         let dst = &mut self.buf[self.len..self.len + src.len()];
@@ -43,46 +61,98 @@ impl Sink<'_> {
 
     /// Uppercases the ASCII run at the start of `src` until the first
     /// non-ASCII byte or the end, and returns how many bytes it took.
+    ///
+    /// Works a block at a time: each block is uppercased and stored whole,
+    /// then only its ASCII prefix is kept. A short first block serves the
+    /// short runs of mixed text; long blocks then serve long runs.
     #[inline]
     pub(crate) fn ascii_run(&mut self, src: &[u8]) -> usize {
-        let dst = &mut self.buf[self.len..];
-        assert!(dst.len() >= src.len(), "sink reserved too little");
         let mut n = 0;
-        for (s, d) in src.chunks_exact(BLOCK).zip(dst.chunks_exact_mut(BLOCK)) {
-            let s: &[u8; BLOCK] = s.try_into().unwrap();
-            if s.iter().fold(0, |acc, &b| acc | b) >= 0x80 {
-                break;
+        if let Some(word) = src.first_chunk::<WORD>() {
+            let word = u64::from_le_bytes(*word);
+            self.push_word(swar_ascii_upper(word).to_le_bytes(), 0);
+            let high = word & 0x8080_8080_8080_8080;
+            if high != 0 {
+                // The lowest set bit marks the first non-ASCII byte.
+                n = high.trailing_zeros() as usize / 8;
+                self.len += n;
+                return n;
             }
-            for (d, &s) in d.iter_mut().zip(s) {
-                d.write(ascii_upper(s));
+            n += WORD;
+            while let Some(block) = src[n..].first_chunk::<LONG_BLOCK>() {
+                if !self.ascii_block(block, n) {
+                    return self.keep_ascii_prefix(block, n);
+                }
+                n += LONG_BLOCK;
             }
-            n += BLOCK;
         }
-        for (&s, d) in src[n..].iter().zip(&mut dst[n..]) {
+        for &s in &src[n..] {
             if s >= 0x80 {
                 break;
             }
-            d.write(ascii_upper(s));
+            self.buf[self.len + n].write(ascii_upper(s));
             n += 1;
         }
         self.len += n;
         n
     }
+
+    /// Stores the ASCII uppercase of `block` at output offset `at` past
+    /// `len`, and says whether the whole block was ASCII.
+    #[inline(always)]
+    fn ascii_block<const B: usize>(&mut self, block: &[u8; B], at: usize) -> bool {
+        let at = self.len + at;
+        let dst: &mut [MaybeUninit<u8>; B] = (&mut self.buf[at..at + B]).try_into().unwrap();
+        let mut any = 0;
+        for k in 0..B {
+            any |= block[k];
+            dst[k].write(ascii_upper(block[k]));
+        }
+        any < 0x80
+    }
+
+    /// Ends a run inside `block`, which starts `n` bytes into the run:
+    /// keeps the block's ASCII prefix and returns the run's length.
+    fn keep_ascii_prefix(&mut self, block: &[u8], n: usize) -> usize {
+        let n = n + block.iter().position(|&b| b >= 0x80).unwrap_or(block.len());
+        self.len += n;
+        n
+    }
 }
 
-/// Reserves `max` bytes at the end of `out`, lets `f` write up to that many
-/// through a [`Sink`], and keeps exactly what it wrote.
-pub(crate) fn with_sink<R>(out: &mut BytesMut, max: usize, f: impl FnOnce(&mut Sink<'_>) -> R) -> R {
-    out.reserve(max);
+/// Uppercases the ASCII bytes of a little-endian word, 8 at a time.
+///
+/// Exact for every byte before the first non-ASCII one: a byte of 0x80 or
+/// more can carry into the bytes after it, never into those before, and
+/// only the prefix before it is kept.
+#[inline(always)]
+const fn swar_ascii_upper(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let from_a = word.wrapping_add(ONES * (0x80 - b'a' as u64)); // high bit: b >= 'a'
+    let past_z = word.wrapping_add(ONES * (0x80 - b'z' as u64 - 1)); // high bit: b > 'z'
+    let lower = from_a & !past_z & (ONES * 0x80);
+    word ^ (lower >> 2)
+}
+
+/// Reserves room for `max` bytes at the end of `out`, lets `f` append up to
+/// that many through a [`Sink`], and keeps exactly what it appended.
+pub(crate) fn with_sink<R>(
+    out: &mut BytesMut,
+    max: usize,
+    f: impl FnOnce(&mut Sink<'_>) -> R,
+) -> R {
+    out.reserve(max + SLACK);
     let mut sink = Sink {
-        buf: &mut out.spare_capacity_mut()[..max],
+        buf: &mut out.spare_capacity_mut()[..max + SLACK],
         len: 0,
     };
     let result = f(&mut sink);
-    let written = sink.len;
-    // SAFETY: `Sink` only advances `len` over slots of `buf` it has just
-    // initialised with `MaybeUninit::write`, and `buf` lies within `out`'s
-    // spare capacity, so the first `written` spare bytes are initialised.
-    unsafe { out.set_len(out.len() + written) };
+    let kept = sink.len;
+    debug_assert!(kept <= max, "output bound exceeded");
+    // SAFETY: `Sink` only advances `len` over slots of `buf` it has already
+    // initialised with `MaybeUninit::write` (stores past `len` are scratch),
+    // and `buf` lies within `out`'s spare capacity, so the first `kept`
+    // spare bytes are initialised.
+    unsafe { out.set_len(out.len() + kept) };
     result
 }

@@ -19,8 +19,41 @@ pub(crate) enum Step {
 }
 
 /// Decodes the sequence at the start of `bytes`, which must not be empty.
-#[inline]
+#[inline(always)]
 pub(crate) fn decode(bytes: &[u8]) -> Step {
+    // Fast path for whole, well-formed 3- and 4-byte sequences: assemble the
+    // scalar first, then one range check rejects overlongs, surrogates and
+    // values past U+10FFFF. Anything else takes the byte-by-byte path.
+    match *bytes {
+        [lead @ 0xE0..=0xEF, a, b, ..] if is_cont(a) && is_cont(b) => {
+            let scalar =
+                (u32::from(lead & 0x0F) << 12) | (u32::from(a & 0x3F) << 6) | u32::from(b & 0x3F);
+            if scalar >= 0x800 && !(0xD800..=0xDFFF).contains(&scalar) {
+                return Step::Char { scalar, len: 3 };
+            }
+        }
+        [lead @ 0xF0..=0xF4, a, b, c, ..] if is_cont(a) && is_cont(b) && is_cont(c) => {
+            let scalar = (u32::from(lead & 0x07) << 18)
+                | (u32::from(a & 0x3F) << 12)
+                | (u32::from(b & 0x3F) << 6)
+                | u32::from(c & 0x3F);
+            if (0x1_0000..=0x10_FFFF).contains(&scalar) {
+                return Step::Char { scalar, len: 4 };
+            }
+        }
+        _ => {}
+    }
+    decode_slow(bytes)
+}
+
+#[inline(always)]
+fn is_cont(byte: u8) -> bool {
+    byte & 0xC0 == 0x80
+}
+
+/// Byte by byte, as table 3-7 of the Unicode Standard reads.
+#[inline(never)]
+fn decode_slow(bytes: &[u8]) -> Step {
     let lead = bytes[0];
     // Sequence length, the allowed range of the second byte, and the lead's payload.
     let (len, second_lo, second_hi, payload) = match lead {

@@ -45,7 +45,10 @@ fn every_scalar_value_at_every_split() {
         let len = c.encode_utf8(&mut buf).len();
         buf[len] = b'q';
         let stream = &buf[..=len];
-        let mut want: Vec<u8> = c.to_uppercase().collect::<std::string::String>().into_bytes();
+        let mut want: Vec<u8> = c
+            .to_uppercase()
+            .collect::<std::string::String>()
+            .into_bytes();
         want.push(b'Q');
         for config in [CONFIGS[0], CONFIGS[1], CONFIGS[2]] {
             assert_eq!(run(config, &[stream], &mut out), End::Ok);
@@ -60,7 +63,11 @@ fn every_scalar_value_at_every_split() {
             assert_eq!(&out[..], &want[..], "U+{cp:04X} byte by byte");
         }
         run(CONFIGS[3], &[stream], &mut out);
-        assert_eq!(&out[..], &stream.to_ascii_uppercase()[..], "U+{cp:04X} ascii");
+        assert_eq!(
+            &out[..],
+            &stream.to_ascii_uppercase()[..],
+            "U+{cp:04X} ascii"
+        );
     });
 }
 

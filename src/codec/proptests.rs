@@ -11,9 +11,35 @@ use super::testkit::{drive, oracle, split_sizes, CONFIGS};
 /// Characters whose uppercase changes length or character count, and a
 /// few from every UTF-8 length class.
 const HARD_CHARS: &[char] = &[
-    'ß', 'ŉ', 'ΐ', 'ΰ', 'ǰ', 'ﬃ', 'ﬀ', 'ᾷ', 'ᾀ', 'ſ', 'ı', 'ǆ', 'ⱥ', 'ɐ', 'é', 'я', 'ω', '日',
-    '\u{FFFD}', '😀', '𐐨', '𞤢', '\u{7F}', '\u{80}', '\u{7FF}', '\u{800}', '\u{FFFF}',
-    '\u{10000}', '\u{10FFFF}',
+    'ß',
+    'ŉ',
+    'ΐ',
+    'ΰ',
+    'ǰ',
+    'ﬃ',
+    'ﬀ',
+    'ᾷ',
+    'ᾀ',
+    'ſ',
+    'ı',
+    'ǆ',
+    'ⱥ',
+    'ɐ',
+    'é',
+    'я',
+    'ω',
+    '日',
+    '\u{FFFD}',
+    '😀',
+    '𐐨',
+    '𞤢',
+    '\u{7F}',
+    '\u{80}',
+    '\u{7FF}',
+    '\u{800}',
+    '\u{FFFF}',
+    '\u{10000}',
+    '\u{10FFFF}',
 ];
 
 /// Byte sequences that are ill-formed in every interesting way.
@@ -55,7 +81,10 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
 
 /// Chunk sizes, mostly tiny and often empty.
 fn sizes() -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(prop_oneof![3 => 0..4usize, 2 => 4..20usize, 1 => 20..200usize], 1..30)
+    proptest::collection::vec(
+        prop_oneof![3 => 0..4usize, 2 => 4..20usize, 1 => 20..200usize],
+        1..30,
+    )
 }
 
 proptest! {

@@ -93,7 +93,10 @@ pub(crate) fn oracle(config: Config, stream: &[u8]) -> (Vec<u8>, End) {
 /// hold whatever the input: `pending_len() <= 3` (0 for ASCII), output per
 /// call within `max_output_len`, errors sticky and appending nothing,
 /// `finish` idempotent and feeding after it refused.
-pub(crate) fn drive<'a>(config: Config, chunks: impl IntoIterator<Item = &'a [u8]>) -> (Vec<u8>, End) {
+pub(crate) fn drive<'a>(
+    config: Config,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> (Vec<u8>, End) {
     let mut codec = Codec::new(config);
     let mut out = BytesMut::new();
     let mut error: Option<CodecError> = None;

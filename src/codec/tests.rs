@@ -71,17 +71,17 @@ fn unicode_maximal_subpart_examples_under_every_split() {
 /// Multi-character and length-changing uppercasings, written out by hand.
 const SPECIAL_CASINGS: &[(&str, &str)] = &[
     ("straße", "STRASSE"),
-    ("\u{149}", "\u{2BC}N"),                   // ŉ → ʼN, 2 bytes → 3
-    ("\u{390}", "\u{399}\u{308}\u{301}"),      // ΐ → 3 characters, 2 bytes → 6
-    ("\u{1F0}", "J\u{30C}"),                   // ǰ
-    ("\u{FB03}", "FFI"),                       // ﬃ, 3 bytes → 3
-    ("\u{1FB7}", "\u{391}\u{342}\u{399}"),     // ᾷ
+    ("\u{149}", "\u{2BC}N"),               // ŉ → ʼN, 2 bytes → 3
+    ("\u{390}", "\u{399}\u{308}\u{301}"),  // ΐ → 3 characters, 2 bytes → 6
+    ("\u{1F0}", "J\u{30C}"),               // ǰ
+    ("\u{FB03}", "FFI"),                   // ﬃ, 3 bytes → 3
+    ("\u{1FB7}", "\u{391}\u{342}\u{399}"), // ᾷ
     ("\u{DF}\u{DF}", "SSSS"),
-    ("ǆ", "Ǆ"),                                // titlecase digraph
-    ("ıi", "II"),                              // dotless i
-    ("ſ", "S"),                                // long s: 2 bytes → 1
-    ("\u{23A}ⱥ", "\u{23A}\u{23A}"),            // ⱥ is 3 bytes, Ⱥ is 2
-    ("𐐨𞤢", "𐐀𞤀"),                             // Deseret, Adlam (4-byte)
+    ("ǆ", "Ǆ"),                                   // titlecase digraph
+    ("ıi", "II"),                                 // dotless i
+    ("ſ", "S"),                                   // long s: 2 bytes → 1
+    ("\u{23A}ⱥ", "\u{23A}\u{23A}"),               // ⱥ is 3 bytes, Ⱥ is 2
+    ("𐐨𞤢", "𐐀𞤀"),                                 // Deseret, Adlam (4-byte)
     ("日本語 😀 \u{FFFD}", "日本語 😀 \u{FFFD}"), // no case
 ];
 
@@ -101,7 +101,13 @@ fn ascii_mode_is_python_bytes_upper() {
     let all: Vec<u8> = (0..=255).collect();
     let want: Vec<u8> = all
         .iter()
-        .map(|&b| if (b'a'..=b'z').contains(&b) { b - 32 } else { b })
+        .map(|&b| {
+            if b.is_ascii_lowercase() {
+                b - 32
+            } else {
+                b
+            }
+        })
         .collect();
     assert_eq!(drive(ASCII, [&all[..]]).0, want);
     assert_all_splits(&all[0x5E..0x84]);
@@ -176,7 +182,10 @@ fn feed_after_finish_is_an_error_and_finish_is_idempotent() {
     assert_eq!(codec.finish(&mut out), Ok(()));
     let err = codec.feed(b"", &mut out).unwrap_err();
     assert_eq!(err, CodecError::FedAfterFinish);
-    assert_eq!(std::format!("{err}"), "input fed after the end of the stream");
+    assert_eq!(
+        std::format!("{err}"),
+        "input fed after the end of the stream"
+    );
     assert_eq!(&out[..], b"A\xC3");
 }
 
