@@ -31,6 +31,9 @@ impl Sink<'_> {
     /// reserved too little, which would be a broken `max_output_len` bound.
     #[inline]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return; // the common case when flushing runs; skip the bounds work
+        }
         let dst = &mut self.buf[self.len..self.len + bytes.len()];
         for (d, &s) in dst.iter_mut().zip(bytes) {
             d.write(s);
@@ -68,22 +71,19 @@ impl Sink<'_> {
     #[inline]
     pub(crate) fn ascii_run(&mut self, src: &[u8]) -> usize {
         let mut n = 0;
-        if let Some(word) = src.first_chunk::<WORD>() {
-            let word = u64::from_le_bytes(*word);
-            self.push_word(swar_ascii_upper(word).to_le_bytes(), 0);
-            let high = word & 0x8080_8080_8080_8080;
-            if high != 0 {
-                // The lowest set bit marks the first non-ASCII byte.
-                n = high.trailing_zeros() as usize / 8;
-                self.len += n;
-                return n;
+        // One word first, so a short run costs one small step.
+        if let Some(stop) = self.ascii_word(src, &mut n) {
+            return stop;
+        }
+        while let Some(block) = src[n..].first_chunk::<LONG_BLOCK>() {
+            if !self.ascii_block(block, n) {
+                return self.keep_ascii_prefix(block, n);
             }
-            n += WORD;
-            while let Some(block) = src[n..].first_chunk::<LONG_BLOCK>() {
-                if !self.ascii_block(block, n) {
-                    return self.keep_ascii_prefix(block, n);
-                }
-                n += LONG_BLOCK;
+            n += LONG_BLOCK;
+        }
+        while src.len() - n >= WORD {
+            if let Some(stop) = self.ascii_word(src, &mut n) {
+                return stop;
             }
         }
         for &s in &src[n..] {
@@ -95,6 +95,28 @@ impl Sink<'_> {
         }
         self.len += n;
         n
+    }
+
+    /// Uppercases the word at `src[*n..]`: returns the run's length if the
+    /// run ends in it, else advances `*n` past it (or leaves it when fewer
+    /// than a word's bytes are left).
+    #[inline(always)]
+    fn ascii_word(&mut self, src: &[u8], n: &mut usize) -> Option<usize> {
+        let word = u64::from_le_bytes(*src[*n..].first_chunk::<WORD>()?);
+        let at = self.len + *n;
+        let dst: &mut [MaybeUninit<u8>; WORD] = (&mut self.buf[at..at + WORD]).try_into().unwrap();
+        for (d, s) in dst.iter_mut().zip(swar_ascii_upper(word).to_le_bytes()) {
+            d.write(s);
+        }
+        let high = word & 0x8080_8080_8080_8080;
+        if high != 0 {
+            // The lowest set bit marks the first non-ASCII byte.
+            *n += high.trailing_zeros() as usize / 8;
+            self.len += *n;
+            return Some(*n);
+        }
+        *n += WORD;
+        None
     }
 
     /// Stores the ASCII uppercase of `block` at output offset `at` past
