@@ -1,0 +1,177 @@
+//! `upcase serve`: flags, startup checks and the process around [`run`].
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use tracing::{debug, warn};
+
+use super::{bind, run, shutdown, ServerConfig};
+use crate::{Casing, Config, InvalidUtf8};
+
+/// Flags of `upcase serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT; repeat for several. IPv6 as [::1]:12000.
+    /// Port 0 picks a free port (the log says which). Anything but loopback
+    /// is reachable from other hosts, so it must be asked for.
+    #[arg(
+        long = "listen",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:12000"
+    )]
+    listen: Vec<String>,
+
+    /// Case mapping: full Unicode (ß → SS) or ASCII letters only.
+    #[arg(long, value_enum, default_value_t = CasingArg::Unicode)]
+    casing: CasingArg,
+
+    /// Ill-formed UTF-8: pass the bytes through, replace each bad sequence
+    /// with U+FFFD, or reject (send the valid prefix, then close).
+    #[arg(long, value_enum, default_value_t = InvalidArg::Pass)]
+    invalid: InvalidArg,
+
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+
+    /// Close a connection that sent nothing (or read none of our output)
+    /// for this many seconds; 0 = never.
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    idle_timeout: Duration,
+
+    /// On SIGINT/SIGTERM, give open connections this many seconds to finish
+    /// before closing them.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    drain_timeout: Duration,
+}
+
+/// `--casing` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CasingArg {
+    Unicode,
+    Ascii,
+}
+
+/// `--invalid` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InvalidArg {
+    Pass,
+    Replace,
+    Reject,
+}
+
+impl ServeArgs {
+    /// The addresses to bind and the server configuration, or a one-line
+    /// message for the user.
+    fn into_parts(self) -> Result<(Vec<SocketAddr>, ServerConfig), String> {
+        let addrs = self
+            .listen
+            .iter()
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    format!(
+                        "invalid --listen address '{text}': expected IP:PORT, \
+                         such as 127.0.0.1:12000 or [::1]:12000"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let casing = match self.casing {
+            CasingArg::Unicode => Casing::Unicode,
+            CasingArg::Ascii => Casing::Ascii,
+        };
+        let invalid = match self.invalid {
+            InvalidArg::Pass => InvalidUtf8::PassThrough,
+            InvalidArg::Replace => InvalidUtf8::Replace,
+            InvalidArg::Reject => InvalidUtf8::Reject,
+        };
+        let mut config = ServerConfig::new(Config::new(casing, invalid));
+        config.max_connections = self.max_connections as usize;
+        config.idle_timeout = (!self.idle_timeout.is_zero()).then_some(self.idle_timeout);
+        config.drain_timeout = self.drain_timeout;
+        Ok((addrs, config))
+    }
+}
+
+/// Seconds as a whole or decimal number (`300`, `0.5`).
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("'{text}' is not a number of seconds"))
+}
+
+/// Runs `upcase serve`: binds, serves until SIGINT/SIGTERM, drains, exits 0.
+///
+/// Startup problems (bad address, port in use, permission denied) print one
+/// line on stderr and exit non-zero: 2 for a bad flag, 1 for the rest. A
+/// second signal during the drain exits at once with status 130.
+pub fn main(args: ServeArgs) -> ExitCode {
+    let (addrs, config) = match args.into_parts() {
+        Ok(parts) => parts,
+        Err(message) => {
+            eprintln!("upcase: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    raise_open_file_limit(config.max_connections);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("upcase: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let mut listeners = Vec::with_capacity(addrs.len());
+        for addr in &addrs {
+            match bind::bind(*addr) {
+                Ok(listener) => listeners.push(listener),
+                Err(err) => {
+                    eprintln!("upcase: cannot listen on {addr}: {}", bind::describe(&err));
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let stop = match shutdown::on_signal() {
+            Ok(stop) => stop,
+            Err(err) => {
+                eprintln!("upcase: cannot install signal handlers: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        run(listeners, config, stop).await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Each connection is a descriptor, and the usual soft limit (1024) is far
+/// below the default `--max-connections`. Raise the soft limit to the hard
+/// one, and warn if that is still short.
+fn raise_open_file_limit(max_connections: usize) {
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let mut limit = soft;
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        debug!("raised the open-file limit from {soft} to {hard}");
+        limit = hard;
+    }
+    // Listeners, the runtime and stdio need a few descriptors too.
+    let needed = max_connections as u64 + 32;
+    if limit < needed {
+        warn!(
+            "the open-file limit ({limit}) is below --max-connections {max_connections}: \
+             accepts will fail (and be retried) near {} connections; raise it with `ulimit -n`",
+            limit.saturating_sub(32)
+        );
+    }
+}

@@ -1,0 +1,587 @@
+//! Shared helpers for the integration tests: an independent oracle, a seeded
+//! RNG and input generator, the `upcase` binary as a child process, the
+//! server in-process, and small socket utilities.
+//!
+//! The oracle uses only std, never `upcase::Codec`: the tests check the
+//! codec as much as the server around it.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use upcase::server::{ServerConfig, Summary};
+use upcase::{Casing, InvalidUtf8};
+
+// ---------------------------------------------------------------- oracle
+
+/// What the server must answer for the whole stream `input`, from std alone.
+/// Under `Reject` it is the answer up to the close.
+pub fn oracle(casing: Casing, invalid: InvalidUtf8, input: &[u8]) -> Vec<u8> {
+    match (casing, invalid) {
+        (Casing::Ascii, _) => input.to_ascii_uppercase(),
+        (Casing::Unicode, InvalidUtf8::PassThrough) => {
+            let mut out = Vec::with_capacity(input.len());
+            for chunk in input.utf8_chunks() {
+                out.extend_from_slice(chunk.valid().to_uppercase().as_bytes());
+                out.extend_from_slice(chunk.invalid());
+            }
+            out
+        }
+        (Casing::Unicode, InvalidUtf8::Replace) => {
+            String::from_utf8_lossy(input).to_uppercase().into_bytes()
+        }
+        (Casing::Unicode, InvalidUtf8::Reject) => {
+            let valid = match std::str::from_utf8(input) {
+                Ok(text) => text,
+                Err(err) => std::str::from_utf8(&input[..err.valid_up_to()]).unwrap(),
+            };
+            valid.to_uppercase().into_bytes()
+        }
+    }
+}
+
+/// Whether the server closes `input` early (reject policy, ill-formed input).
+pub fn rejects(casing: Casing, invalid: InvalidUtf8, input: &[u8]) -> bool {
+    casing == Casing::Unicode
+        && invalid == InvalidUtf8::Reject
+        && std::str::from_utf8(input).is_err()
+}
+
+/// `--casing` value for `casing`.
+pub fn casing_flag(casing: Casing) -> &'static str {
+    match casing {
+        Casing::Unicode => "unicode",
+        Casing::Ascii => "ascii",
+    }
+}
+
+/// `--invalid` value for `invalid`.
+pub fn invalid_flag(invalid: InvalidUtf8) -> &'static str {
+    match invalid {
+        InvalidUtf8::PassThrough => "pass",
+        InvalidUtf8::Replace => "replace",
+        InvalidUtf8::Reject => "reject",
+    }
+}
+
+/// Asserts byte equality, reporting the first difference instead of two
+/// huge byte dumps.
+#[track_caller]
+pub fn assert_same(actual: &[u8], expected: &[u8], what: &str) {
+    if actual == expected {
+        return;
+    }
+    let at = actual
+        .iter()
+        .zip(expected)
+        .position(|(a, e)| a != e)
+        .unwrap_or(actual.len().min(expected.len()));
+    let window = |s: &[u8]| s[at.saturating_sub(16)..(at + 16).min(s.len())].to_vec();
+    panic!(
+        "{what}: output differs at byte {at} (got {} bytes, expected {})\n  got:      {:?}\n  expected: {:?}",
+        actual.len(),
+        expected.len(),
+        String::from_utf8_lossy(&window(actual)),
+        String::from_utf8_lossy(&window(expected)),
+    );
+}
+
+// ---------------------------------------------------------------- randomness
+
+/// xorshift64*: tiny, seeded, reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (any value; 0 is remapped).
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The seed from `UPCASE_TEST_SEED` or `default`, printed so a failing
+    /// run can be repeated.
+    pub fn seed(test: &str, default: u64) -> u64 {
+        let seed = std::env::var("UPCASE_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default);
+        eprintln!("{test}: seed {seed} (set UPCASE_TEST_SEED to change)");
+        seed
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.range(0, items.len() - 1)]
+    }
+
+    /// A chunk size: 1–17 bytes mostly, sometimes up to a few KiB.
+    pub fn chunk_len(&mut self) -> usize {
+        match self.next_u64() % 100 {
+            0..=84 => self.range(1, 17),
+            85..=96 => self.range(18, 300),
+            _ => self.range(301, 4096),
+        }
+    }
+}
+
+/// Characters whose uppercase is tricky: longer, multi-character, 4-byte,
+/// titlecase, final sigma, dotless i, and some that don't change.
+const TRICKY: &[&str] = &[
+    "ß", "ΐ", "ǆ", "ǅ", "ﬃ", "ŉ", "ﬗ", "é", "ö", "σ", "ς", "ı", "ᾳ", "ῷ", "ꭰ", "𐐨", "😀", "ⓐ", "ǰ",
+    "中", "ǈ", "ﬀ", "ɐ", "\u{1E9E}", "\u{0345}",
+];
+
+/// Ill-formed UTF-8: lone continuations, cut-off sequences, overlongs,
+/// surrogates, values past U+10FFFF, bytes that never occur.
+const INVALID: &[&[u8]] = &[
+    b"\x80",
+    b"\xBF",
+    b"\xC3",
+    b"\xE2\x82",
+    b"\xF0\x9F\x98",
+    b"\xC0\xAF",
+    b"\xC1\xBF",
+    b"\xE0\x80\x80",
+    b"\xED\xA0\x80",
+    b"\xF4\x90\x80\x80",
+    b"\xF5",
+    b"\xFF",
+    b"\xFE\xFE",
+    b"\xF8\x88\x80\x80\x80",
+];
+
+/// A stream of about `len` bytes: ASCII words, tricky and random scalars,
+/// and (if `invalid_percent` > 0) ill-formed sequences that often land next
+/// to or inside multi-byte characters.
+pub fn mixed_input(rng: &mut Rng, len: usize, invalid_percent: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        let roll = rng.next_u64() % 100;
+        if roll < invalid_percent {
+            let bad: &[u8] = rng.pick(INVALID);
+            out.extend_from_slice(bad);
+        } else if roll < invalid_percent + 20 {
+            let tricky: &str = rng.pick(TRICKY);
+            out.extend_from_slice(tricky.as_bytes());
+        } else if roll < invalid_percent + 28 {
+            let c = loop {
+                let cp = match rng.range(0, 3) {
+                    0 => rng.range(0x80, 0x7FF),
+                    1 => rng.range(0x800, 0xFFFF),
+                    2 => rng.range(0x1_0000, 0x10_FFFF),
+                    _ => rng.range(0x370, 0x58F), // Greek, Cyrillic, Armenian
+                };
+                if let Some(c) = char::from_u32(cp as u32) {
+                    break c;
+                }
+            };
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        } else {
+            let word_len = rng.range(1, 12);
+            for _ in 0..word_len {
+                let b = rng.pick(b"abcdefghijklmnopqrstuvwxyzABCXYZ0129 ,.!?\n\t{");
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- sockets
+
+/// Bounds a test body: panics with `what` if it takes longer than `secs`.
+pub async fn within<T>(secs: u64, what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(secs), future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: timed out after {secs} s"),
+    }
+}
+
+/// A connection with TCP_NODELAY, as the torture clients use.
+pub async fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|err| panic!("connect {addr}: {err}"));
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// Sends `input`, half-closes, and returns everything the server sent back
+/// until it closed. Writes and reads run concurrently.
+pub async fn round_trip(addr: SocketAddr, input: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr).await;
+    let (mut reader, mut writer) = stream.split();
+    let write = async {
+        writer.write_all(input).await.unwrap();
+        writer.shutdown().await.unwrap();
+    };
+    let read = async {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        out
+    };
+    tokio::join!(write, read).1
+}
+
+/// Reads exactly `len` bytes, failing on EOF.
+pub async fn read_n(stream: &mut TcpStream, len: usize) -> Vec<u8> {
+    let mut buf = vec![0; len];
+    stream
+        .read_exact(&mut buf)
+        .await
+        .unwrap_or_else(|err| panic!("reading {len} bytes: {err}"));
+    buf
+}
+
+/// Whether the peer closed: `read` returns EOF or a reset within `wait`.
+pub async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 256];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Sets SO_LINGER 0 so that dropping `stream` sends RST instead of FIN.
+pub fn arm_reset(stream: &TcpStream) {
+    socket2::SockRef::from(stream)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+}
+
+/// Raises this process's soft open-file limit to at least `want` (up to the
+/// hard limit) and returns the soft limit now in force.
+pub fn raise_nofile(want: u64) -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    if soft >= want {
+        return soft;
+    }
+    let new = want.min(hard);
+    setrlimit(Resource::RLIMIT_NOFILE, new, hard).unwrap();
+    new
+}
+
+/// Whether IPv6 loopback works here (some containers have no `::1`).
+pub fn ipv6_available() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+// ---------------------------------------------------------------- in-process server
+
+/// `upcase::server::run` on a loopback port of this test's runtime.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Summary>,
+}
+
+impl InProcess {
+    /// Starts the server on `127.0.0.1:0` with `config`.
+    pub async fn start(config: ServerConfig) -> Self {
+        let listener = upcase::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(upcase::server::run([listener], config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Requests shutdown and returns the summary once the drain is over.
+    pub async fn stop(mut self) -> Summary {
+        let _ = self.stop.take().unwrap().send(());
+        (&mut self.task).await.unwrap()
+    }
+}
+
+// ---------------------------------------------------------------- the binary
+
+/// Strips ANSI colour sequences (the log may be coloured even in a pipe).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `upcase` binary under test.
+pub fn upcase_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_upcase"))
+}
+
+/// Runs `upcase ARGS` to completion (for startup errors), bounded by 20 s.
+pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
+    run_to_exit_with(args, |_| {})
+}
+
+/// [`run_to_exit`] with a hook to adjust the command (user, limits).
+pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (ExitStatus, String) {
+    let mut command = upcase_bin();
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    adjust(&mut command);
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("upcase {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
+}
+
+/// Runs `upcase ARGS` with `stdin` as its input, bounded by `secs`;
+/// returns its status, stdout and stderr (for client and pipe tests).
+pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    use std::io::{Read, Write};
+    let mut child = upcase_bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin); // closes stdin when done
+    });
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let mut err = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = err.read_to_string(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("upcase {args:?} did not exit within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    feeder.join().unwrap();
+    (status, reader.join().unwrap(), err_reader.join().unwrap())
+}
+
+/// A running `upcase serve`, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// The bound addresses, from the `listening on ADDR` lines, in order.
+    pub addrs: Vec<SocketAddr>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// `upcase serve ARGS`; waits for one `listening on` line per `--listen`.
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_with(args, |_| {})
+    }
+
+    /// Like [`start`](Self::start), with a hook to adjust the command (e.g.
+    /// `pre_exec` to lower its limits).
+    pub fn start_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Self {
+        let expected = args.iter().filter(|a| **a == "--listen").count().max(1);
+        let mut command = upcase_bin();
+        command
+            .arg("--log-level")
+            .arg("debug")
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        adjust(&mut command);
+        let mut child = command.spawn().expect("spawn upcase");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(strip_ansi(&line));
+            }
+        });
+        let mut server = Self {
+            child,
+            addrs: Vec::new(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while server.addrs.len() < expected {
+            server.addrs = server
+                .log_lines()
+                .iter()
+                .filter_map(|line| line.split("listening on ").nth(1))
+                .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+                .collect();
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!(
+                    "upcase serve exited at startup ({status}):\n{}",
+                    server.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `listening on` line:\n{}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server
+    }
+
+    /// The first bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Log lines so far, colour stripped.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log_lines().join("\n")
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log_lines()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// Waits (async) until some log line contains `needle`.
+    pub async fn wait_log(&self, needle: &str, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        while self.log_count(needle) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?} within {wait:?}:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
+    }
+
+    /// Waits (async) for the server to exit.
+    pub async fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server still running after {wait:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Resident memory in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// CPU time used so far (user + system), in clock ticks (usually 10 ms).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            // The server's side of the story, for the failing test's output.
+            std::thread::sleep(Duration::from_millis(50));
+            eprintln!(
+                "--- upcase serve log ---\n{}\n--- end of log ---",
+                self.log_text()
+            );
+        }
+    }
+}
