@@ -101,13 +101,7 @@ fn ascii_mode_is_python_bytes_upper() {
     let all: Vec<u8> = (0..=255).collect();
     let want: Vec<u8> = all
         .iter()
-        .map(|&b| {
-            if b.is_ascii_lowercase() {
-                b - 32
-            } else {
-                b
-            }
-        })
+        .map(|&b| if b.is_ascii_lowercase() { b - 32 } else { b })
         .collect();
     assert_eq!(drive(ASCII, [&all[..]]).0, want);
     assert_all_splits(&all[0x5E..0x84]);
