@@ -185,14 +185,16 @@ fn feed_after_finish_is_an_error_and_finish_is_idempotent() {
 
 #[test]
 fn position_counts_every_byte_fed() {
-    let mut codec = Codec::default();
-    let mut out = BytesMut::new();
-    for chunk in [&b"ab"[..], b"\xE2", b"", b"\x82\xACxyz"] {
-        let before = codec.position();
-        codec.feed(chunk, &mut out).unwrap();
-        assert_eq!(codec.position(), before + chunk.len() as u64);
+    for config in CONFIGS {
+        let mut codec = Codec::new(config);
+        let mut out = BytesMut::new();
+        for chunk in [&b"ab"[..], b"\xE2", b"", b"\x82\xACxyz"] {
+            let before = codec.position();
+            codec.feed(chunk, &mut out).unwrap();
+            assert_eq!(codec.position(), before + chunk.len() as u64, "{config:?}");
+        }
+        assert_eq!(codec.position(), 8, "{config:?}");
     }
-    assert_eq!(codec.position(), 8);
 }
 
 #[test]
