@@ -117,12 +117,13 @@ impl Codec {
     }
 
     /// Bytes of an incomplete UTF-8 sequence held back until the next chunk
-    /// (0 to 3; always 0 under [`Casing::Ascii`]).
+    /// (0 to 3; always 0 under [`Casing::Ascii`] and after an error).
     pub const fn pending_len(&self) -> usize {
         self.held_len as usize
     }
 
-    /// Bytes fed so far: the stream offset of the next input byte.
+    /// Bytes fed so far, including any after an error: the stream offset
+    /// of the next input byte.
     pub const fn position(&self) -> u64 {
         self.position
     }
@@ -161,9 +162,14 @@ impl Codec {
                 self.position += input.len() as u64;
             }
             Casing::Unicode => {
+                // All of `input` counts as consumed, even past an error.
+                let end = self.position + input.len() as u64;
                 for piece in input.chunks(PIECE) {
                     let max = self.max_output_len(piece.len());
-                    with_sink(out, max, |sink| self.feed_unicode(piece, sink))?;
+                    if let Err(err) = with_sink(out, max, |sink| self.feed_unicode(piece, sink)) {
+                        self.position = end;
+                        return Err(err);
+                    }
                 }
             }
         }
@@ -208,8 +214,9 @@ impl Codec {
         }
     }
 
-    /// Makes `err` sticky and returns it.
+    /// Makes `err` sticky and returns it. A failed stream holds nothing.
     fn fail(&mut self, err: CodecError) -> CodecError {
+        self.held_len = 0;
         self.state = State::Failed(err.clone());
         err
     }

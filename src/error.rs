@@ -50,9 +50,12 @@ impl fmt::Display for InvalidSequence {
 
 /// Why a [`Codec`](crate::Codec) refused a stream.
 ///
-/// Errors are sticky: once `feed` or `finish` returns one, every later call
-/// returns the same error and appends nothing, so a caller that misses one
-/// cannot go on producing output for a broken stream.
+/// Stream errors ([`InvalidUtf8`](Self::InvalidUtf8),
+/// [`TruncatedUtf8`](Self::TruncatedUtf8)) are sticky: once `feed` or
+/// `finish` returns one, every later call returns the same error and appends
+/// nothing, so a caller that misses one cannot go on producing output for a
+/// broken stream. [`FedAfterFinish`](Self::FedAfterFinish) reports a misuse
+/// and leaves the finished codec as it was (`finish` stays `Ok`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodecError {

@@ -90,7 +90,8 @@ pub(crate) fn oracle(config: Config, stream: &[u8]) -> (Vec<u8>, End) {
 }
 
 /// Feeds `chunks` then finishes, checking on every call the invariants that
-/// hold whatever the input: `pending_len() <= 3` (0 for ASCII), output per
+/// hold whatever the input: `pending_len() <= 3` (0 for ASCII and after an
+/// error), `position()` counting every byte fed, output per
 /// call within `max_output_len`, errors sticky and appending nothing,
 /// `finish` idempotent and feeding after it refused.
 pub(crate) fn drive<'a>(
@@ -100,10 +101,18 @@ pub(crate) fn drive<'a>(
     let mut codec = Codec::new(config);
     let mut out = BytesMut::new();
     let mut error: Option<CodecError> = None;
+    let mut fed = 0u64;
     for chunk in chunks {
         let before = out.len();
         let result = codec.feed(chunk, &mut out);
         let grew = out.len() - before;
+        fed += chunk.len() as u64;
+        if error.is_none() {
+            assert_eq!(codec.position(), fed, "position counts every byte fed");
+        }
+        if result.is_err() {
+            assert_eq!(codec.pending_len(), 0, "a failed stream holds nothing");
+        }
         if let Some(err) = &error {
             assert_eq!(result.as_ref(), Err(err), "error not sticky");
             assert_eq!(grew, 0, "output after an error");

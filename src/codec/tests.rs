@@ -159,6 +159,8 @@ fn reject_reports_offset_and_keeps_valid_prefix() {
         std::format!("{err}"),
         "invalid UTF-8 at byte offset 3 of the stream: [E2 82]"
     );
+    // The failed stream holds nothing, and every byte fed counts.
+    assert_eq!((codec.pending_len(), codec.position()), (0, 7));
     // Sticky: later calls repeat it and emit nothing.
     assert_eq!(codec.feed(b"d", &mut out), Err(err.clone()));
     assert_eq!(codec.finish(&mut out), Err(err));
@@ -176,6 +178,9 @@ fn feed_after_finish_is_an_error_and_finish_is_idempotent() {
     assert_eq!(codec.finish(&mut out), Ok(()));
     let err = codec.feed(b"", &mut out).unwrap_err();
     assert_eq!(err, CodecError::FedAfterFinish);
+    // A misuse, not a stream error: the codec stays finished.
+    assert_eq!(codec.finish(&mut out), Ok(()));
+    assert!(codec.is_finished());
     assert_eq!(
         std::format!("{err}"),
         "input fed after the end of the stream"
