@@ -1,0 +1,905 @@
+//! Shared pieces of upcase's fuzz targets: the fuzzer-chosen inputs, an
+//! oracle built only on `std` (independent of the codec), and [`Checked`], a
+//! [`Codec`] wrapper that checks the crate's documented contract after every
+//! call and panics with a readable report on the first deviation.
+//!
+//! The targets in `fuzz_targets/` are thin: `codec` drives two chunkings of
+//! one stream and compares them with [`one_shot`]; `codec_ops` drives one
+//! codec through an arbitrary sequence of [`Op`]s.
+
+use std::fmt::{self, Write as _};
+
+use arbitrary::Arbitrary;
+use bytes::BytesMut;
+use upcase::{Casing, Codec, CodecError, Config, InvalidUtf8};
+
+pub mod seeds;
+
+/// U+FFFD REPLACEMENT CHARACTER as UTF-8.
+const REPLACEMENT: &str = "\u{FFFD}";
+
+/// The codec's internal piece size (`PIECE` in `src/codec.rs`, 8 KiB). A
+/// `feed` longer than this is processed piece by piece; with libFuzzer's
+/// default 4 KiB input limit only [`CodecInput::lead_in`] reaches it.
+pub const CODEC_PIECE: usize = 8 * 1024;
+
+// ---------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------
+
+/// [`Casing`], for the fuzzer to choose.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasingChoice {
+    /// [`Casing::Unicode`]
+    Unicode,
+    /// [`Casing::Ascii`]
+    Ascii,
+}
+
+/// [`InvalidUtf8`], for the fuzzer to choose.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyChoice {
+    /// [`InvalidUtf8::PassThrough`]
+    PassThrough,
+    /// [`InvalidUtf8::Replace`]
+    Replace,
+    /// [`InvalidUtf8::Reject`]
+    Reject,
+}
+
+/// A [`Config`], for the fuzzer to choose.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigChoice {
+    /// The case mapping.
+    pub casing: CasingChoice,
+    /// The invalid-UTF-8 policy.
+    pub invalid: PolicyChoice,
+}
+
+impl ConfigChoice {
+    /// The codec configuration this stands for.
+    pub fn config(self) -> Config {
+        let casing = match self.casing {
+            CasingChoice::Unicode => Casing::Unicode,
+            CasingChoice::Ascii => Casing::Ascii,
+        };
+        let invalid = match self.invalid {
+            PolicyChoice::PassThrough => InvalidUtf8::PassThrough,
+            PolicyChoice::Replace => InvalidUtf8::Replace,
+            PolicyChoice::Reject => InvalidUtf8::Reject,
+        };
+        Config::new(casing, invalid)
+    }
+}
+
+/// The `codec` target's input: a configuration, one stream and two ways of
+/// cutting it into `feed` calls.
+///
+/// `stream` is last and borrows the rest of the fuzzer's bytes unchanged, so
+/// dictionary entries and seed bytes land in the stream as they are.
+#[derive(Arbitrary, Clone, PartialEq, Eq)]
+pub struct CodecInput<'a> {
+    /// The codec configuration.
+    pub config: ConfigChoice,
+    /// `0..=247`: nothing. `248..=255`: prefix the stream with
+    /// `CODEC_PIECE - 4 + (lead_in - 248)` bytes of `a` (8188 to 8195), fed
+    /// as part of the first chunk, so that the codec's internal 8 KiB piece
+    /// boundary falls on or next to the stream's first sequence. Rare on
+    /// purpose: such inputs cost a hundred small ones.
+    pub lead_in: u8,
+    /// Chunk sizes of the first chunking (0 = an empty `feed`); whatever
+    /// they leave over is fed as one last chunk.
+    pub chunks_a: Vec<u8>,
+    /// Chunk sizes of the second chunking, same rules.
+    pub chunks_b: Vec<u8>,
+    /// The stream's bytes (after the lead-in, if any).
+    pub stream: &'a [u8],
+}
+
+impl CodecInput<'_> {
+    /// Length of the `a` lead-in, 0 if none.
+    pub fn lead_in_len(&self) -> usize {
+        match self.lead_in {
+            0..=247 => 0,
+            n => CODEC_PIECE - 4 + usize::from(n - 248),
+        }
+    }
+
+    /// The whole stream `S`: lead-in and stream bytes.
+    pub fn full_stream(&self) -> Vec<u8> {
+        let mut s = vec![b'a'; self.lead_in_len()];
+        s.extend_from_slice(self.stream);
+        s
+    }
+}
+
+/// Shown by `cargo fuzz fmt` and in failure reports: the stream as a Rust
+/// byte-string literal, ready to paste into a regression test.
+impl fmt::Debug for CodecInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodecInput")
+            .field("config", &self.config.config())
+            .field("lead_in_len", &self.lead_in_len())
+            .field("chunks_a", &self.chunks_a)
+            .field("chunks_b", &self.chunks_b)
+            .field("stream", &Lit(self.stream))
+            .finish()
+    }
+}
+
+/// Cuts `s` by `sizes` (clamped to what is left, 0 = empty chunk), then one
+/// chunk with the rest if any. The first `lead_in` bytes of `s` belong to the
+/// first chunk on top of its size.
+pub fn cut<'s>(s: &'s [u8], lead_in: usize, sizes: &[u8]) -> Vec<&'s [u8]> {
+    let mut chunks = Vec::with_capacity(sizes.len() + 1);
+    let mut at = 0;
+    for (i, &size) in sizes.iter().enumerate() {
+        let extra = if i == 0 { lead_in } else { 0 };
+        let end = (at + extra + usize::from(size)).min(s.len());
+        chunks.push(&s[at..end]);
+        at = end;
+    }
+    if at < s.len() || chunks.is_empty() {
+        chunks.push(&s[at..]);
+    }
+    chunks
+}
+
+/// Where a `codec_ops` operation's output goes.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutBuf {
+    /// The buffer every earlier `Shared` call appended to.
+    Shared,
+    /// A new, empty `BytesMut` without capacity.
+    Fresh,
+    /// A new `BytesMut` with this much capacity.
+    WithCapacity(u16),
+    /// A new `BytesMut` already holding this many bytes, which must survive.
+    Prefilled(u8),
+}
+
+/// One operation of the `codec_ops` target.
+#[derive(Arbitrary, Clone, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// `feed(bytes, out)`; after `finish` this is the feed-after-finish case.
+    Feed {
+        /// The chunk.
+        bytes: &'a [u8],
+        /// The output buffer.
+        out: OutBuf,
+    },
+    /// `finish(out)`; also the second and later `finish`.
+    Finish {
+        /// The output buffer.
+        out: OutBuf,
+    },
+    /// Check `pending_len`, `position`, `is_finished`, `config` and
+    /// `max_output_len(input_len)` against the model without changing state.
+    Inspect {
+        /// The argument for `max_output_len`.
+        input_len: usize,
+    },
+    /// Replace the codec by a clone of itself (held bytes and all).
+    Clone,
+}
+
+impl fmt::Debug for Op<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Feed { bytes, out } => write!(f, "Feed({}, {out:?})", Lit(bytes)),
+            Op::Finish { out } => write!(f, "Finish({out:?})"),
+            Op::Inspect { input_len } => write!(f, "Inspect(max_output_len({input_len}))"),
+            Op::Clone => f.write_str("Clone"),
+        }
+    }
+}
+
+/// The `codec_ops` target's input.
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub struct OpsInput<'a> {
+    /// The codec configuration.
+    pub config: ConfigChoice,
+    /// What to do with it, in order.
+    pub ops: Vec<Op<'a>>,
+}
+
+// ---------------------------------------------------------------------------
+// The oracle (std only)
+// ---------------------------------------------------------------------------
+
+/// An error as the contract describes it, comparable without the codec's
+/// private constructors.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ExpectedError {
+    /// `CodecError::InvalidUtf8 { offset, sequence }`.
+    Invalid {
+        /// Stream offset of the first offending byte.
+        offset: u64,
+        /// `sequence.as_bytes()`.
+        sequence: Vec<u8>,
+    },
+    /// `CodecError::TruncatedUtf8 { offset, sequence }`.
+    Truncated {
+        /// Stream offset of the cut-off sequence.
+        offset: u64,
+        /// `sequence.as_bytes()`.
+        sequence: Vec<u8>,
+    },
+    /// `CodecError::FedAfterFinish`.
+    FedAfterFinish,
+}
+
+/// Like the codec's own `Debug`, sequences in hex: `Invalid { offset: 3, sequence: b"\xe2\x82" }`.
+impl fmt::Debug for ExpectedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid { offset, sequence } => f
+                .debug_struct("Invalid")
+                .field("offset", offset)
+                .field("sequence", &Lit(sequence))
+                .finish(),
+            Self::Truncated { offset, sequence } => f
+                .debug_struct("Truncated")
+                .field("offset", offset)
+                .field("sequence", &Lit(sequence))
+                .finish(),
+            Self::FedAfterFinish => f.write_str("FedAfterFinish"),
+        }
+    }
+}
+
+impl ExpectedError {
+    /// Reads a codec error into the comparable form.
+    pub fn of(err: &CodecError) -> Self {
+        match err {
+            CodecError::InvalidUtf8 { offset, sequence } => Self::Invalid {
+                offset: *offset,
+                sequence: sequence.as_bytes().to_vec(),
+            },
+            CodecError::TruncatedUtf8 { offset, sequence } => Self::Truncated {
+                offset: *offset,
+                sequence: sequence.as_bytes().to_vec(),
+            },
+            CodecError::FedAfterFinish => Self::FedAfterFinish,
+            other => panic!("CodecError variant the fuzz oracle does not know: {other:?}"),
+        }
+    }
+}
+
+/// The one-shot oracle from the crate docs: the whole output and result of
+/// feeding all of `s` and finishing, computed with std alone.
+pub fn one_shot(config: Config, s: &[u8]) -> (Vec<u8>, Result<(), ExpectedError>) {
+    if config.casing == Casing::Ascii {
+        return (s.to_ascii_uppercase(), Ok(()));
+    }
+    match config.invalid {
+        InvalidUtf8::PassThrough => {
+            let mut out = Vec::new();
+            for chunk in s.utf8_chunks() {
+                out.extend_from_slice(chunk.valid().to_uppercase().as_bytes());
+                out.extend_from_slice(chunk.invalid());
+            }
+            (out, Ok(()))
+        }
+        InvalidUtf8::Replace => (
+            String::from_utf8_lossy(s).to_uppercase().into_bytes(),
+            Ok(()),
+        ),
+        InvalidUtf8::Reject => match std::str::from_utf8(s) {
+            Ok(all) => (all.to_uppercase().into_bytes(), Ok(())),
+            Err(e) => {
+                let v = e.valid_up_to();
+                let out = upper_valid(&s[..v]);
+                let offset = v as u64;
+                let err = match e.error_len() {
+                    Some(len) => ExpectedError::Invalid {
+                        offset,
+                        sequence: s[v..v + len].to_vec(),
+                    },
+                    None => ExpectedError::Truncated {
+                        offset,
+                        sequence: s[v..].to_vec(),
+                    },
+                };
+                (out, Err(err))
+            }
+        },
+    }
+}
+
+fn upper_valid(bytes: &[u8]) -> Vec<u8> {
+    std::str::from_utf8(bytes)
+        .expect("valid by construction")
+        .to_uppercase()
+        .into_bytes()
+}
+
+/// What the codec must do with the undecided part of its stream.
+#[derive(Debug, Default)]
+struct Step {
+    /// Exactly the bytes to append.
+    out: Vec<u8>,
+    /// How many bytes of the segment become decided (the rest is held).
+    consumed: usize,
+    /// The error to return, if any.
+    error: Option<ExpectedError>,
+}
+
+/// The incremental oracle: `seg` is everything fed since the codec's last
+/// sequence boundary (`base` is its stream offset). Before the end of the
+/// stream an incomplete well-formed tail must be held, nothing else; at the
+/// end it is treated like the policy says. Built on `str::from_utf8`, whose
+/// `error_len` is `None` exactly for a cut-off well-formed prefix.
+fn step(policy: InvalidUtf8, seg: &[u8], base: u64, end_of_stream: bool) -> Step {
+    let mut st = Step::default();
+    let mut rest = seg;
+    loop {
+        let e = match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                st.out.extend_from_slice(valid.to_uppercase().as_bytes());
+                st.consumed += rest.len();
+                return st;
+            }
+            Err(e) => e,
+        };
+        let v = e.valid_up_to();
+        st.out.extend_from_slice(&upper_valid(&rest[..v]));
+        st.consumed += v;
+        let bad = match e.error_len() {
+            Some(len) => &rest[v..v + len],
+            None if end_of_stream => &rest[v..],
+            None => return st, // held: at most 3 bytes, std guarantees
+        };
+        match policy {
+            InvalidUtf8::PassThrough => st.out.extend_from_slice(bad),
+            InvalidUtf8::Replace => st.out.extend_from_slice(REPLACEMENT.as_bytes()),
+            _ => {
+                let offset = base + st.consumed as u64;
+                let sequence = bad.to_vec();
+                st.error = Some(match e.error_len() {
+                    Some(_) => ExpectedError::Invalid { offset, sequence },
+                    None => ExpectedError::Truncated { offset, sequence },
+                });
+                return st;
+            }
+        }
+        st.consumed += bad.len();
+        rest = &rest[v + bad.len()..];
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The checked codec
+// ---------------------------------------------------------------------------
+
+/// `Codec::max_output_len` as its docs define it: `3 * (n + 3)` under
+/// Unicode, `n` under Ascii, saturating.
+pub fn documented_max_output_len(config: Config, input_len: usize) -> usize {
+    match config.casing {
+        Casing::Ascii => input_len,
+        Casing::Unicode => input_len.saturating_add(3).saturating_mul(3),
+    }
+}
+
+/// The last bytes of an output buffer before a call, which it must not touch.
+struct Guard {
+    bytes: [u8; 8],
+    len: usize,
+}
+
+impl Guard {
+    fn new(out: &BytesMut) -> Self {
+        let len = out.len().min(8);
+        let mut bytes = [0; 8];
+        bytes[..len].copy_from_slice(&out[out.len() - len..]);
+        Self { bytes, len }
+    }
+}
+
+/// One call on a [`Checked`] codec, for reports.
+#[derive(Debug, Clone)]
+enum Call {
+    /// The chunk is `Checked::log[range]`.
+    Feed(std::ops::Range<usize>, Result<(), CodecError>),
+    Finish(Result<(), CodecError>),
+    Inspect(usize),
+    Clone,
+}
+
+impl Call {
+    fn describe(&self, log: &[u8]) -> String {
+        match self {
+            Call::Feed(range, result) => {
+                format!("feed({}) -> {result:?}", Lit(&log[range.clone()]))
+            }
+            Call::Finish(result) => format!("finish() -> {result:?}"),
+            Call::Inspect(n) => format!("inspect: max_output_len({n}) and the getters"),
+            Call::Clone => "codec = codec.clone()".to_string(),
+        }
+    }
+}
+
+/// The model's view of the codec's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    Finished,
+    Failed(CodecError),
+}
+
+/// A [`Codec`] plus a model of what it must do, checked after every call.
+///
+/// Every deviation from the contract in the crate docs panics with a report
+/// that names the call, the configuration, every earlier call and a diff.
+pub struct Checked {
+    codec: Codec,
+    config: Config,
+    label: &'static str,
+    /// Every byte fed while the stream was open (the failing feed included).
+    fed: Vec<u8>,
+    /// Every byte appended, in order.
+    out: Vec<u8>,
+    /// `fed[..decided]` is decided; `fed[decided..]` is what the codec holds.
+    decided: usize,
+    state: State,
+    /// The first error any call returned (`FedAfterFinish` aside).
+    first_error: Option<CodecError>,
+    /// Every call, for reports.
+    calls: Vec<Call>,
+    /// Every chunk ever passed to `feed`, refused ones included.
+    log: Vec<u8>,
+}
+
+impl Checked {
+    /// A fresh codec with `config`; `label` names it in reports.
+    pub fn new(config: Config, label: &'static str) -> Self {
+        Self {
+            codec: Codec::new(config),
+            config,
+            label,
+            fed: Vec::new(),
+            out: Vec::new(),
+            decided: 0,
+            state: State::Open,
+            first_error: None,
+            calls: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Everything the codec has appended so far.
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// The first error returned by `feed` or `finish`, `FedAfterFinish` aside.
+    pub fn first_error(&self) -> Option<&CodecError> {
+        self.first_error.as_ref()
+    }
+
+    /// The stream fed while open (the failing feed included).
+    pub fn fed(&self) -> &[u8] {
+        &self.fed
+    }
+
+    /// Panics with a report unless `ok`.
+    #[track_caller]
+    fn ensure(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(&what());
+        }
+    }
+
+    /// Panics with a report: what went wrong, and how we got here.
+    #[track_caller]
+    pub fn fail(&self, what: &str) -> ! {
+        let mut report = String::new();
+        let _ = writeln!(
+            report,
+            "\n=== upcase codec contract violated ({}) ===",
+            self.label
+        );
+        let _ = writeln!(report, "{what}");
+        let _ = writeln!(report, "config: {:?}", self.config);
+        let _ = writeln!(report, "stream fed while open: {}", Lit(&self.fed));
+        let _ = writeln!(report, "calls ({}):", self.calls.len());
+        let skip = self.calls.len().saturating_sub(40);
+        if skip > 0 {
+            let _ = writeln!(report, "  ... {skip} earlier calls ...");
+        }
+        for (i, call) in self.calls.iter().enumerate().skip(skip) {
+            let here = if i + 1 == self.calls.len() {
+                "   <- here"
+            } else {
+                ""
+            };
+            let _ = writeln!(report, "  {}{here}", call.describe(&self.log));
+        }
+        panic!("{report}");
+    }
+
+    /// Checks the bound and that bytes before `before` were left alone.
+    fn check_append(&self, call: &str, out: &BytesMut, before: usize, guard: &Guard, bound: usize) {
+        let guard = &guard.bytes[..guard.len];
+        self.ensure(out.len() >= before, || {
+            format!(
+                "{call}: output buffer shrank from {before} to {} bytes",
+                out.len()
+            )
+        });
+        self.ensure(&out[before - guard.len()..before] == guard, || {
+            format!("{call}: bytes already in the output buffer were changed")
+        });
+        let appended = out.len() - before;
+        self.ensure(appended <= bound, || {
+            format!("{call}: appended {appended} bytes, more than the documented bound {bound}")
+        });
+    }
+
+    /// `feed(chunk, out)`, checked. Returns what the codec returned.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        let call = "feed";
+        let before = out.len();
+        let guard = Guard::new(out);
+        let position = self.codec.position();
+        let pending = self.codec.pending_len();
+        let result = self.codec.feed(chunk, out);
+        let at = self.log.len();
+        self.log.extend_from_slice(chunk);
+        self.calls
+            .push(Call::Feed(at..self.log.len(), result.clone()));
+        let bound = documented_max_output_len(self.config, chunk.len());
+        self.check_append(call, out, before, &guard, bound);
+        let out_start = self.out.len();
+        self.out.extend_from_slice(&out[before..]);
+        let appended = &self.out[out_start..];
+
+        // A closed codec refuses, appends nothing and changes nothing.
+        let refusal = match &self.state {
+            State::Open => None,
+            State::Finished => Some(CodecError::FedAfterFinish),
+            State::Failed(err) => Some(err.clone()),
+        };
+        if let Some(expected) = refusal {
+            self.ensure(result.as_ref() == Err(&expected), || {
+                format!("{call}: a closed codec returned {result:?}, expected Err({expected:?}) (sticky)")
+            });
+            self.ensure(appended.is_empty(), || {
+                format!("{call}: a closed codec appended {}", Lit(appended))
+            });
+            self.ensure(
+                self.codec.position() == position && self.codec.pending_len() == pending,
+                || format!("{call}: a refused feed changed position/pending_len"),
+            );
+            self.check_flags();
+            return result;
+        }
+
+        self.fed.extend_from_slice(chunk);
+        let expected = match self.config.casing {
+            Casing::Ascii => Step {
+                out: chunk.to_ascii_uppercase(),
+                consumed: self.fed.len() - self.decided,
+                error: None,
+            },
+            _ => step(
+                self.config.invalid,
+                &self.fed[self.decided..],
+                self.decided as u64,
+                false,
+            ),
+        };
+        self.check_step(call, false, &result, out_start, &expected);
+        if result.is_ok() {
+            self.ensure(self.codec.position() == self.fed.len() as u64, || {
+                format!(
+                    "{call}: position() is {}, but {} bytes were fed",
+                    self.codec.position(),
+                    self.fed.len()
+                )
+            });
+        }
+        result
+    }
+
+    /// `finish(out)`, checked. Returns what the codec returned.
+    pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), CodecError> {
+        let call = "finish";
+        let before = out.len();
+        let guard = Guard::new(out);
+        let result = self.codec.finish(out);
+        self.calls.push(Call::Finish(result.clone()));
+        let bound = documented_max_output_len(self.config, 0);
+        self.check_append(call, out, before, &guard, bound);
+        let out_start = self.out.len();
+        self.out.extend_from_slice(&out[before..]);
+        let appended = &self.out[out_start..];
+
+        match self.state.clone() {
+            State::Finished => {
+                // Idempotent, even after a refused feed-after-finish.
+                self.ensure(result.is_ok() && appended.is_empty(), || {
+                    format!(
+                        "{call}: finish after finish returned {result:?} and appended {}; expected Ok and nothing",
+                        Lit(appended)
+                    )
+                });
+            }
+            State::Failed(err) => {
+                self.ensure(result.as_ref() == Err(&err) && appended.is_empty(), || {
+                    format!(
+                        "{call}: after Err({err:?}) finish returned {result:?} and appended {}; expected the same error and nothing (sticky)",
+                        Lit(appended)
+                    )
+                });
+            }
+            State::Open => {
+                let expected = match self.config.casing {
+                    Casing::Ascii => Step::default(),
+                    _ => step(
+                        self.config.invalid,
+                        &self.fed[self.decided..],
+                        self.decided as u64,
+                        true,
+                    ),
+                };
+                self.check_step(call, true, &result, out_start, &expected);
+            }
+        }
+        self.check_flags();
+        result
+    }
+
+    /// Compares one open call with the incremental oracle, updates the model.
+    fn check_step(
+        &mut self,
+        call: &str,
+        end_of_stream: bool,
+        result: &Result<(), CodecError>,
+        out_start: usize,
+        expected: &Step,
+    ) {
+        let appended = &self.out[out_start..];
+        let got_error = result.as_ref().err().map(ExpectedError::of);
+        self.ensure(got_error == expected.error, || {
+            format!(
+                "{call}: returned {result:?}, expected {}",
+                match &expected.error {
+                    None => "Ok(())".to_string(),
+                    Some(e) => format!("Err({e:?})"),
+                }
+            )
+        });
+        self.ensure(appended == expected.out, || {
+            format!(
+                "{call}: wrong output for undecided input {} (stream offset {})\n{}",
+                Lit(&self.fed[self.decided..]),
+                self.decided,
+                diff(&expected.out, appended)
+            )
+        });
+        match result {
+            Ok(()) if end_of_stream => {
+                self.decided = self.fed.len();
+                self.state = State::Finished;
+            }
+            Ok(()) => self.decided += expected.consumed,
+            Err(err) => {
+                self.first_error.get_or_insert_with(|| err.clone());
+                self.state = State::Failed(err.clone());
+            }
+        }
+        self.check_flags();
+    }
+
+    /// `pending_len`, `is_finished` and `config` against the model.
+    fn check_flags(&self) {
+        let pending = self.codec.pending_len();
+        self.ensure(pending <= 3, || {
+            format!("pending_len() is {pending}, more than 3")
+        });
+        if self.config.casing == Casing::Ascii {
+            self.ensure(pending == 0, || {
+                format!("pending_len() is {pending} under Casing::Ascii")
+            });
+        }
+        if self.state == State::Open {
+            let held = self.fed.len() - self.decided;
+            self.ensure(pending == held, || {
+                format!(
+                    "pending_len() is {pending}, but the undecided tail is {}",
+                    Lit(&self.fed[self.decided..])
+                )
+            });
+        }
+        let finished = self.state == State::Finished;
+        if finished {
+            self.ensure(pending == 0, || {
+                format!("pending_len() is {pending} after a successful finish")
+            });
+        }
+        self.ensure(self.codec.is_finished() == finished, || {
+            format!(
+                "is_finished() is {}, expected {finished} (state {:?})",
+                self.codec.is_finished(),
+                self.state
+            )
+        });
+        self.ensure(self.codec.config() == self.config, || {
+            format!("config() changed to {:?}", self.codec.config())
+        });
+    }
+
+    /// Read-only accessors, including the documented `max_output_len` formula.
+    pub fn inspect(&mut self, input_len: usize) {
+        self.calls.push(Call::Inspect(input_len));
+        self.check_flags();
+        if self.state == State::Open {
+            self.ensure(self.codec.position() == self.fed.len() as u64, || {
+                format!(
+                    "position() is {}, but {} bytes were fed",
+                    self.codec.position(),
+                    self.fed.len()
+                )
+            });
+        }
+        let expected = documented_max_output_len(self.config, input_len);
+        let got = self.codec.max_output_len(input_len);
+        self.ensure(got == expected, || {
+            format!("max_output_len({input_len}) is {got}, the docs say {expected}")
+        });
+    }
+
+    /// Replaces the codec by a clone of itself.
+    pub fn clone_codec(&mut self) {
+        self.calls.push(Call::Clone);
+        self.codec = self.codec.clone();
+        self.check_flags();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The targets' bodies (also run over the seeds by `cargo test`)
+// ---------------------------------------------------------------------------
+
+/// The `codec` target: two chunkings of one stream, each checked call by
+/// call, then compared with the one-shot oracle and with each other.
+pub fn run_codec(input: &CodecInput<'_>) {
+    let config = input.config.config();
+    let s = input.full_stream();
+    let lead = input.lead_in_len();
+
+    // Chunking A appends to one growing buffer; B gives each call a fresh one.
+    let mut a = Checked::new(config, "chunking A");
+    let mut shared = BytesMut::new();
+    for chunk in cut(&s, lead, &input.chunks_a) {
+        let _ = a.feed(chunk, &mut shared);
+    }
+    let mut b = Checked::new(config, "chunking B");
+    for chunk in cut(&s, lead, &input.chunks_b) {
+        let _ = b.feed(chunk, &mut BytesMut::new());
+    }
+    for c in [&mut a, &mut b] {
+        // finish, finish again, feed after finish, finish once more: the
+        // checker knows what each must return.
+        let _ = c.finish(&mut BytesMut::new());
+        let _ = c.finish(&mut BytesMut::new());
+        let _ = c.feed(b"late", &mut BytesMut::new());
+        let _ = c.feed(b"", &mut BytesMut::new());
+        let _ = c.finish(&mut BytesMut::new());
+    }
+    if shared[..] != a.output()[..shared.len()] {
+        a.fail("the shared output buffer does not hold what the calls appended");
+    }
+
+    let (want, want_result) = one_shot(config, &s);
+    for c in [&a, &b] {
+        let got_result = c.first_error().map(ExpectedError::of).map_or(Ok(()), Err);
+        if got_result != want_result {
+            c.fail(&format!(
+                "one-shot oracle: result {got_result:?}, expected {want_result:?}"
+            ));
+        }
+        if c.output() != want {
+            c.fail(&format!(
+                "one-shot oracle: output differs\n{}",
+                diff(&want, c.output())
+            ));
+        }
+    }
+    if a.output() != b.output() {
+        a.fail(&format!(
+            "chunkings A {:?} and B {:?} disagree\n{}",
+            input.chunks_a,
+            input.chunks_b,
+            diff(a.output(), b.output())
+        ));
+    }
+}
+
+/// The `codec_ops` target: one codec, arbitrary operations.
+pub fn run_ops(input: &OpsInput<'_>) {
+    let mut c = Checked::new(input.config.config(), "codec_ops");
+    let mut shared = BytesMut::new();
+    for op in &input.ops {
+        match *op {
+            Op::Feed { bytes, out } => {
+                with_out(out, &mut shared, |buf| drop(c.feed(bytes, buf)));
+            }
+            Op::Finish { out } => {
+                with_out(out, &mut shared, |buf| drop(c.finish(buf)));
+            }
+            Op::Inspect { input_len } => c.inspect(input_len),
+            Op::Clone => c.clone_codec(),
+        }
+    }
+    c.inspect(0);
+}
+
+fn with_out(which: OutBuf, shared: &mut BytesMut, f: impl FnOnce(&mut BytesMut)) {
+    match which {
+        OutBuf::Shared => f(shared),
+        OutBuf::Fresh => f(&mut BytesMut::new()),
+        OutBuf::WithCapacity(n) => f(&mut BytesMut::with_capacity(usize::from(n))),
+        OutBuf::Prefilled(n) => {
+            let prefix = vec![0xEE; usize::from(n)];
+            let mut buf = BytesMut::from(&prefix[..]);
+            f(&mut buf);
+            assert!(
+                buf.starts_with(&prefix),
+                "codec overwrote a prefilled buffer"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+// ---------------------------------------------------------------------------
+
+/// Bytes shown as a Rust byte-string literal, shortened past 512 bytes.
+pub struct Lit<'a>(pub &'a [u8]);
+
+impl fmt::Display for Lit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX: usize = 512;
+        let b = self.0;
+        if b.len() <= MAX {
+            return write!(f, "b\"{}\"", b.escape_ascii());
+        }
+        write!(
+            f,
+            "b\"{}\" ... ({} bytes) ... b\"{}\"",
+            b[..MAX / 2].escape_ascii(),
+            b.len() - MAX,
+            b[b.len() - MAX / 2..].escape_ascii()
+        )
+    }
+}
+
+impl fmt::Debug for Lit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A short diff: lengths, the first differing offset, and both sides around it.
+pub fn diff(expected: &[u8], actual: &[u8]) -> String {
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(e, a)| e != a)
+        .unwrap_or(expected.len().min(actual.len()));
+    let from = at.saturating_sub(16);
+    let window = |b: &[u8]| Lit(&b[from.min(b.len())..(at + 24).min(b.len())]).to_string();
+    format!(
+        "  expected {} bytes, got {}; first difference at output offset {at}\n  expected[{from}..]: {}\n  actual  [{from}..]: {}",
+        expected.len(),
+        actual.len(),
+        window(expected),
+        window(actual)
+    )
+}
+
+#[cfg(test)]
+mod tests;
