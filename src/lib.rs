@@ -57,6 +57,8 @@
 //! * `case.rs` — ASCII and table-driven Unicode uppercasing (tables from `build.rs`).
 //! * `sink.rs` — writing output straight into reserved buffer space.
 //! * `error.rs` — [`CodecError`].
+//! * `proxy.rs` — [`proxy::ProxyParser`], the sans-IO PROXY protocol (v1/v2) header
+//!   parser that `upcase serve --proxy-protocol` puts in front of the codec.
 //!
 //! Built with `--no-default-features` the crate is `#![no_std]` + `alloc` and
 //! holds only the codec. The default `server` feature adds the Tokio shell.
@@ -70,6 +72,8 @@ mod sink;
 mod utf8;
 
 pub use codec::{Casing, Codec, Config, InvalidUtf8};
+
+pub mod proxy;
 
 #[cfg(feature = "server")]
 pub mod bench;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use super::connection::{self, Tracker};
+use super::per_ip::PerIpLimit;
 use super::summary::Stats;
 use super::ServerConfig;
 
@@ -31,6 +32,7 @@ pub(super) async fn accept_until<F: Future>(
     listeners: Vec<TcpListener>,
     config: &Arc<ServerConfig>,
     stats: &Arc<Stats>,
+    per_ip: Option<&Arc<PerIpLimit>>,
     connections: &mut JoinSet<()>,
     mut shutdown: Pin<&mut F>,
 ) {
@@ -71,7 +73,12 @@ pub(super) async fn accept_until<F: Future>(
                 if let Some(permit) = permit.take() {
                     info!(%peer, "connection accepted");
                     let tracker = Tracker::new(peer, Arc::clone(stats), permit);
-                    connections.spawn(connection::serve(stream, tracker, Arc::clone(config)));
+                    connections.spawn(connection::serve(
+                        stream,
+                        tracker,
+                        Arc::clone(config),
+                        per_ip.cloned(),
+                    ));
                 }
             }
         }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::{bind, run, shutdown, ServerConfig};
+use super::{bind, metrics, run, shutdown, Metrics, ServerConfig};
 use crate::{Casing, Config, InvalidUtf8};
 
 /// Flags of `upcase serve`.
@@ -47,39 +47,73 @@ pub struct ServeArgs {
     /// before closing them.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     drain_timeout: Duration,
+
+    /// Require a PROXY protocol header (v1 or v2, as HAProxy's send-proxy /
+    /// send-proxy-v2 send) on every connection, and log and limit by the
+    /// client address it names. Only behind a trusted proxy: a client that
+    /// can reach the port directly can claim any address.
+    #[arg(long)]
+    proxy_protocol: bool,
+
+    /// With --proxy-protocol: close a connection whose header has not
+    /// arrived within this many seconds.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
+    proxy_header_timeout: Duration,
+
+    /// Most connections open at once from one client address (the PROXY
+    /// header's with --proxy-protocol); more are closed at once and counted.
+    /// Unlimited if not given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_ip: Option<u32>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; port 0
+    /// picks one, the log says which). Off by default.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
 }
 
-/// `--casing` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum CasingArg {
+/// `--casing` values (shared with `upcase pipe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CasingArg {
+    /// Full Unicode uppercasing (ß → SS).
     Unicode,
+    /// Only the letters a-z, like Python's bytes.upper().
     Ascii,
 }
 
-/// `--invalid` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum InvalidArg {
+/// `--invalid` values (shared with `upcase pipe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvalidArg {
+    /// Pass ill-formed bytes through unchanged.
     Pass,
+    /// Replace each ill-formed sequence with U+FFFD.
     Replace,
+    /// Stop at the first ill-formed byte, after the valid prefix.
     Reject,
 }
 
 impl ServeArgs {
-    /// The addresses to bind and the server configuration, or a one-line
-    /// message for the user.
-    fn into_parts(self) -> Result<(Vec<SocketAddr>, ServerConfig), String> {
+    /// The addresses to bind, the metrics address and the server
+    /// configuration, or a one-line message for the user.
+    fn into_parts(self) -> Result<(Vec<SocketAddr>, Option<SocketAddr>, ServerConfig), String> {
+        let parse = |flag: &str, text: &str| {
+            text.parse::<SocketAddr>().map_err(|_| {
+                format!(
+                    "invalid {flag} address '{text}': expected IP:PORT, \
+                     such as 127.0.0.1:12000 or [::1]:12000"
+                )
+            })
+        };
         let addrs = self
             .listen
             .iter()
-            .map(|text| {
-                text.parse::<SocketAddr>().map_err(|_| {
-                    format!(
-                        "invalid --listen address '{text}': expected IP:PORT, \
-                         such as 127.0.0.1:12000 or [::1]:12000"
-                    )
-                })
-            })
+            .map(|text| parse("--listen", text))
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_addr = self
+            .metrics
+            .as_deref()
+            .map(|text| parse("--metrics", text))
+            .transpose()?;
         let casing = match self.casing {
             CasingArg::Unicode => Casing::Unicode,
             CasingArg::Ascii => Casing::Ascii,
@@ -93,7 +127,11 @@ impl ServeArgs {
         config.max_connections = self.max_connections as usize;
         config.idle_timeout = (!self.idle_timeout.is_zero()).then_some(self.idle_timeout);
         config.drain_timeout = self.drain_timeout;
-        Ok((addrs, config))
+        config.proxy_protocol = self.proxy_protocol;
+        config.proxy_header_timeout = self.proxy_header_timeout;
+        config.max_connections_per_ip = self.max_connections_per_ip;
+        config.metrics = metrics_addr.map(|_| Metrics::new());
+        Ok((addrs, metrics_addr, config))
     }
 }
 
@@ -111,7 +149,7 @@ fn parse_secs(text: &str) -> Result<Duration, String> {
 /// line on stderr and exit non-zero: 2 for a bad flag, 1 for the rest. A
 /// second signal during the drain exits at once with status 130.
 pub fn main(args: ServeArgs) -> ExitCode {
-    let (addrs, config) = match args.into_parts() {
+    let (addrs, metrics_addr, config) = match args.into_parts() {
         Ok(parts) => parts,
         Err(message) => {
             eprintln!("upcase: {message}");
@@ -140,6 +178,23 @@ pub fn main(args: ServeArgs) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
+        }
+        if let (Some(addr), Some(metrics)) = (metrics_addr, &config.metrics) {
+            let listener = match bind::bind(addr) {
+                Ok(listener) => listener,
+                Err(err) => {
+                    eprintln!(
+                        "upcase: cannot serve metrics on {addr}: {}",
+                        bind::describe(&err)
+                    );
+                    return ExitCode::FAILURE;
+                }
+            };
+            match listener.local_addr() {
+                Ok(addr) => info!("metrics at http://{addr}/metrics"),
+                Err(err) => warn!("metrics endpoint without a local address: {err}"),
+            }
+            tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
         let stop = match shutdown::on_signal() {
             Ok(stop) => stop,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::Metrics;
 use crate::Config;
 
 /// Everything [`run`](super::run) needs besides its listeners and its
@@ -25,6 +26,20 @@ pub struct ServerConfig {
     /// After shutdown is requested, how long open connections may go on
     /// before the server closes them.
     pub drain_timeout: Duration,
+    /// Require a PROXY protocol header (v1 or v2) at the start of every
+    /// connection and use the client address it names for logs and the
+    /// per-address limit. Only for listeners that nothing but a trusted
+    /// proxy can reach: whoever sends the header chooses the address.
+    pub proxy_protocol: bool,
+    /// With [`proxy_protocol`](Self::proxy_protocol): close a connection
+    /// whose complete header has not arrived within this long.
+    pub proxy_header_timeout: Duration,
+    /// Most connections open at once from one client address; a connection
+    /// over it is closed at once and counted. `None` is unlimited.
+    pub max_connections_per_ip: Option<u32>,
+    /// Where to count what the server does for Prometheus; `None` (the
+    /// default) keeps no metrics at all.
+    pub metrics: Option<Metrics>,
 }
 
 impl ServerConfig {
@@ -38,7 +53,8 @@ impl ServerConfig {
 }
 
 /// The defaults of `upcase serve`: Unicode casing, pass-through, 10,000
-/// connections, 300 s idle timeout, 10 s drain timeout.
+/// connections, 300 s idle timeout, 10 s drain timeout, no PROXY protocol
+/// (5 s header timeout when on), no per-address limit, no metrics.
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -46,6 +62,10 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             idle_timeout: Some(Duration::from_secs(300)),
             drain_timeout: Duration::from_secs(10),
+            proxy_protocol: false,
+            proxy_header_timeout: Duration::from_secs(5),
+            max_connections_per_ip: None,
+            metrics: None,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! One client connection: read → `Codec::feed` → write everything → read
-//! again, until the client half-closes, fails or goes quiet.
+//! again, until the client half-closes, fails or goes quiet. Before that,
+//! the PROXY header (with `--proxy-protocol`) and the per-address limit.
 //!
 //! Output is drained before the next read, so a client that never reads
 //! makes the server hold at most one read's worth of output (≤ 3 × 8 KiB),
 //! and TCP flow control pushes back on the client.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -19,9 +21,13 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use super::metrics::Utf8Tally;
+use super::per_ip::PerIpLimit;
+use super::proxy_header;
 use super::summary::{CloseReason, Stats};
 use super::ServerConfig;
-use crate::{Codec, CodecError};
+use crate::proxy::ProxyHeader;
+use crate::{Casing, Codec, CodecError, InvalidUtf8};
 
 /// Bytes taken from the socket per read.
 const READ_BUF_LEN: usize = 8 * 1024;
@@ -34,19 +40,38 @@ thread_local! {
     /// The read buffer, one per worker thread. A read and the `feed` of what
     /// it got never cross an `.await`, so connections can share it, and an
     /// idle connection holds no read buffer at all.
-    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUF_LEN].into_boxed_slice());
+    pub(super) static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUF_LEN].into_boxed_slice());
 }
 
 /// A connection's accounting, moved into its task. Dropping it records the
 /// close, so a connection aborted at the drain timeout (or whose task
 /// panicked) is still counted and logged, and releases its slot.
 pub(super) struct Tracker {
+    /// The client: the socket's peer, or the address its PROXY header named.
     peer: SocketAddr,
+    /// The proxy's address, when a PROXY header named the client.
+    via: Via,
+    started: std::time::Instant,
     bytes_in: u64,
     bytes_out: u64,
     reason: Option<CloseReason>,
+    /// Counts ill-formed UTF-8 for the metrics (only when they are on).
+    tally: Option<Utf8Tally>,
     stats: Arc<Stats>,
     _permit: OwnedSemaphorePermit,
+}
+
+/// ` via ADDR` in log lines of proxied connections, nothing otherwise.
+#[derive(Debug, Clone, Copy)]
+struct Via(Option<SocketAddr>);
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(proxy) => write!(f, " via {proxy}"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Tracker {
@@ -54,11 +79,66 @@ impl Tracker {
         stats.accepted();
         Self {
             peer,
+            via: Via(None),
+            started: std::time::Instant::now(),
             bytes_in: 0,
             bytes_out: 0,
             reason: None,
+            tally: None,
             stats,
             _permit: permit,
+        }
+    }
+
+    /// Takes the client address from a PROXY header, if it names one.
+    fn proxied(&mut self, header: &ProxyHeader) {
+        let proxy = self.peer;
+        let version = header.version();
+        match header.source() {
+            Some(client) => {
+                info!(%client, %proxy, "PROXY {version:?} header: client {client} via {proxy}");
+                self.peer = client;
+                self.via = Via(Some(proxy));
+            }
+            None => debug!(
+                peer = %proxy,
+                "PROXY {version:?} header names no TCP client ({:?}, {:?}): using the socket's peer",
+                header.command(),
+                header.addresses()
+            ),
+        }
+    }
+
+    /// Counts `bytes` fed to the codec with `result`.
+    fn fed(&mut self, bytes: &[u8], result: &Result<(), CodecError>) {
+        self.bytes_in += bytes.len() as u64;
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.bytes_in(bytes.len());
+            let invalid = match (&mut self.tally, result) {
+                (_, Err(CodecError::InvalidUtf8 { .. })) => 1,
+                (Some(tally), _) => tally.feed(bytes),
+                (None, _) => 0,
+            };
+            metrics.invalid_utf8(invalid);
+        }
+    }
+
+    /// Counts the end of the stream, `finish` having returned `result`.
+    fn finished(&mut self, result: &Result<(), CodecError>) {
+        if let Some(metrics) = self.stats.metrics() {
+            let invalid = match (&mut self.tally, result) {
+                (_, Err(CodecError::TruncatedUtf8 { .. })) => 1,
+                (Some(tally), _) => tally.finish(),
+                (None, _) => 0,
+            };
+            metrics.invalid_utf8(invalid);
+        }
+    }
+
+    fn sent(&mut self, n: usize) {
+        self.bytes_out += n as u64;
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.bytes_out(n);
         }
     }
 }
@@ -71,34 +151,85 @@ impl Drop for Tracker {
             CloseReason::Aborted
         });
         self.stats.closed(&reason, self.bytes_in, self.bytes_out);
-        let (peer, bytes_in, bytes_out) = (self.peer, self.bytes_in, self.bytes_out);
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.closed(&reason, self.started.elapsed().as_secs_f64());
+        }
+        let (peer, via, bytes_in, bytes_out) = (self.peer, self.via, self.bytes_in, self.bytes_out);
         match reason {
             CloseReason::Reset(_) => {
-                debug!(%peer, bytes_in, bytes_out, "connection closed: {reason}");
+                debug!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
             }
-            CloseReason::Io(_) => warn!(%peer, bytes_in, bytes_out, "connection closed: {reason}"),
+            CloseReason::Io(_) | CloseReason::ProxyHeader(_) => {
+                warn!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
+            }
             CloseReason::Panicked => {
-                error!(%peer, bytes_in, bytes_out, "connection closed: {reason}");
+                error!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
             }
-            _ => info!(%peer, bytes_in, bytes_out, "connection closed: {reason}"),
+            _ => info!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}"),
         }
     }
 }
 
-/// Serves one accepted connection to its end.
-pub(super) async fn serve(mut stream: TcpStream, mut tracker: Tracker, config: Arc<ServerConfig>) {
+/// Serves one accepted connection to its end: the PROXY header if
+/// required, the per-address limit if any, then the uppercasing loop.
+pub(super) async fn serve(
+    mut stream: TcpStream,
+    mut tracker: Tracker,
+    config: Arc<ServerConfig>,
+    per_ip: Option<Arc<PerIpLimit>>,
+) {
     // Replies are written as soon as they exist; don't let Nagle hold them.
     if let Err(err) = stream.set_nodelay(true) {
         debug!(peer = %tracker.peer, "cannot set TCP_NODELAY: {err}");
     }
-    let reason = drive(&mut stream, &mut tracker, &config).await;
+    if tracker.stats.metrics().is_some()
+        && config.codec.casing == Casing::Unicode
+        && config.codec.invalid != InvalidUtf8::Reject
+    {
+        tracker.tally = Some(Utf8Tally::default());
+    }
+
+    // Bytes that arrived in the same read as the PROXY header.
+    let mut payload = Vec::new();
+    if config.proxy_protocol {
+        match proxy_header::read(&stream, config.proxy_header_timeout).await {
+            Ok(received) => {
+                tracker.proxied(&received.header);
+                payload = received.payload;
+            }
+            Err(reason) => {
+                tracker.reason = Some(reason);
+                return;
+            }
+        }
+    }
+
+    // Held until the connection ends, then frees the address's slot.
+    let _slot = match &per_ip {
+        None => None,
+        Some(limit) => match limit.try_acquire(tracker.peer.ip()) {
+            Some(slot) => Some(slot),
+            None => {
+                debug!(
+                    peer = %tracker.peer,
+                    "{} already has {} connection(s) open: closing",
+                    tracker.peer.ip(),
+                    limit.max()
+                );
+                tracker.reason = Some(CloseReason::OverIpLimit);
+                return;
+            }
+        },
+    };
+
+    let reason = drive(&mut stream, &mut tracker, &config, payload).await;
     tracker.reason = Some(reason);
 }
 
 /// What one non-blocking read came to.
 enum Read {
-    /// `n` bytes were read and fed; the codec's verdict.
-    Fed(usize, Result<(), CodecError>),
+    /// Bytes were read and fed; the codec's verdict.
+    Fed(Result<(), CodecError>),
     /// The client half-closed.
     Eof,
     /// Nothing to read right now.
@@ -107,32 +238,36 @@ enum Read {
     Failed(io::Error),
 }
 
-/// The connection loop; returns why it ended.
+/// The connection loop; returns why it ended. `payload` is what came
+/// after the PROXY header in its read: fed before anything else.
 async fn drive(
     stream: &mut TcpStream,
     tracker: &mut Tracker,
     config: &ServerConfig,
+    payload: Vec<u8>,
 ) -> CloseReason {
     let mut codec = Codec::new(config.codec);
     let mut out = BytesMut::new();
+    if !payload.is_empty() {
+        let result = codec.feed(&payload, &mut out);
+        tracker.fed(&payload, &result);
+        drop(payload);
+        if let Some(reason) = deliver(stream, &mut out, tracker, config, result).await {
+            return reason;
+        }
+    }
     loop {
         // A client streaming flat out must not starve the other connections.
         tokio::task::consume_budget().await;
-        match read_and_feed(stream, &mut codec, &mut out) {
-            Read::Fed(n, result) => {
-                tracker.bytes_in += n as u64;
-                // Under reject, `out` holds the valid prefix: send it first.
-                if let Err(reason) = write_out(stream, &mut out, tracker, config.idle_timeout).await
-                {
+        match read_and_feed(stream, &mut codec, &mut out, tracker) {
+            Read::Fed(result) => {
+                if let Some(reason) = deliver(stream, &mut out, tracker, config, result).await {
                     return reason;
-                }
-                if let Err(err) = result {
-                    linger(stream).await;
-                    return CloseReason::Rejected(err);
                 }
             }
             Read::Eof => {
                 let result = codec.finish(&mut out);
+                tracker.finished(&result);
                 if let Err(reason) = write_out(stream, &mut out, tracker, config.idle_timeout).await
                 {
                     return reason;
@@ -164,12 +299,41 @@ async fn drive(
     }
 }
 
+/// Sends what one feed produced; after a codec error, closes the way a
+/// reject does. `Some` if the connection is over.
+async fn deliver(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    tracker: &mut Tracker,
+    config: &ServerConfig,
+    result: Result<(), CodecError>,
+) -> Option<CloseReason> {
+    // Under reject, `out` holds the valid prefix: send it first.
+    if let Err(reason) = write_out(stream, out, tracker, config.idle_timeout).await {
+        return Some(reason);
+    }
+    if let Err(err) = result {
+        linger(stream).await;
+        return Some(CloseReason::Rejected(err));
+    }
+    None
+}
+
 /// Reads what the socket has (without waiting) into the thread's buffer and
 /// feeds it to the codec.
-fn read_and_feed(stream: &TcpStream, codec: &mut Codec, out: &mut BytesMut) -> Read {
+fn read_and_feed(
+    stream: &TcpStream,
+    codec: &mut Codec,
+    out: &mut BytesMut,
+    tracker: &mut Tracker,
+) -> Read {
     READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
         Ok(0) => Read::Eof,
-        Ok(n) => Read::Fed(n, codec.feed(&buf[..n], out)),
+        Ok(n) => {
+            let result = codec.feed(&buf[..n], out);
+            tracker.fed(&buf[..n], &result);
+            Read::Fed(result)
+        }
         Err(err) if err.kind() == io::ErrorKind::WouldBlock => Read::Empty,
         Err(err) if err.kind() == io::ErrorKind::Interrupted => Read::Empty,
         Err(err) => Read::Failed(err),
@@ -190,7 +354,7 @@ async fn write_out(
             Some(Ok(0)) => return Err(CloseReason::io(io::ErrorKind::WriteZero.into())),
             Some(Ok(n)) => {
                 written += n;
-                tracker.bytes_out += n as u64;
+                tracker.sent(n);
             }
             Some(Err(err)) => return Err(CloseReason::io(err)),
             None => return Err(CloseReason::WriteStalled),

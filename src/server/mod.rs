@@ -16,6 +16,9 @@
 //! * `accept.rs` — the accept loop: limit, backoff, spawning connections.
 //! * `connection.rs` — one connection's read → feed → write loop.
 //! * `shutdown.rs` — draining open connections; signal handling for the binary.
+//! * `proxy_header.rs` — `--proxy-protocol`: the PROXY header before the codec.
+//! * `per_ip.rs` — `--max-connections-per-ip`.
+//! * `metrics.rs` — `--metrics`: the Prometheus [`Metrics`] and their endpoint.
 //! * `summary.rs` — counters, close reasons and the [`Summary`].
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].
@@ -26,6 +29,9 @@ mod bind;
 mod cli;
 mod config;
 mod connection;
+pub mod metrics;
+mod per_ip;
+mod proxy_header;
 mod shutdown;
 mod summary;
 
@@ -38,8 +44,9 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 pub use bind::bind;
-pub use cli::{main, ServeArgs};
+pub use cli::{main, CasingArg, InvalidArg, ServeArgs};
 pub use config::ServerConfig;
+pub use metrics::Metrics;
 pub use summary::Summary;
 
 /// Serves on `listeners` until `shutdown` resolves, then drains open
@@ -64,15 +71,30 @@ where
                 if !addr.ip().is_loopback() {
                     warn!("{addr} is not a loopback address: other hosts can connect");
                 }
+                if config.proxy_protocol {
+                    info!(
+                        "{addr} requires a PROXY protocol header on every connection: \
+                         only a trusted proxy may reach it, as the header sets the client address"
+                    );
+                }
             }
             Err(err) => warn!("listening on a socket without a local address: {err}"),
         }
     }
 
+    let per_ip = config.max_connections_per_ip.map(per_ip::PerIpLimit::new);
+    let stats = Arc::new(summary::Stats::new(config.metrics.clone()));
     let config = Arc::new(config);
-    let stats = Arc::new(summary::Stats::default());
     let mut connections = JoinSet::new();
-    accept::accept_until(listeners, &config, &stats, &mut connections, pin!(shutdown)).await;
+    accept::accept_until(
+        listeners,
+        &config,
+        &stats,
+        per_ip.as_ref(),
+        &mut connections,
+        pin!(shutdown),
+    )
+    .await;
     shutdown::drain(&mut connections, config.drain_timeout).await;
 
     let summary = stats.snapshot();

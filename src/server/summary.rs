@@ -5,11 +5,14 @@ use std::fmt;
 use std::io;
 use std::sync::{Mutex, PoisonError};
 
+use super::metrics::Metrics;
+use crate::proxy::ProxyError;
 use crate::CodecError;
 
 /// Counts of what a [`run`](super::run) did, returned when it ends and
 /// logged at shutdown. Every accepted connection is counted in exactly one
-/// of the close reasons (`completed` … `panics`).
+/// of the close reasons (`completed` … `panics`, `over_ip_limit` …
+/// `proxy_header_timeouts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -35,6 +38,15 @@ pub struct Summary {
     pub closed_at_drain: u64,
     /// Connection tasks that panicked (a bug; the server carries on).
     pub panics: u64,
+    /// Closed at once: the client address already had
+    /// [`max_connections_per_ip`](super::ServerConfig::max_connections_per_ip) open.
+    pub over_ip_limit: u64,
+    /// Closed because the PROXY protocol header was malformed, too long or
+    /// cut short by the client's close.
+    pub proxy_header_errors: u64,
+    /// Closed because no complete PROXY protocol header arrived within
+    /// [`proxy_header_timeout`](super::ServerConfig::proxy_header_timeout).
+    pub proxy_header_timeouts: u64,
     /// Failed accepts (each one retried).
     pub accept_errors: u64,
     /// Times the connection limit was reached and accepting paused.
@@ -52,6 +64,9 @@ impl Summary {
             + self.io_errors
             + self.closed_at_drain
             + self.panics
+            + self.over_ip_limit
+            + self.proxy_header_errors
+            + self.proxy_header_timeouts
     }
 }
 
@@ -62,7 +77,8 @@ impl fmt::Display for Summary {
             f,
             "accepted={} bytes_in={} bytes_out={} completed={} rejected={} idle_timeouts={} \
              write_stalls={} resets={} io_errors={} closed_at_drain={} panics={} \
-             accept_errors={} limit_reached={}",
+             accept_errors={} limit_reached={} over_ip_limit={} proxy_header_errors={} \
+             proxy_header_timeouts={}",
             self.accepted,
             self.bytes_in,
             self.bytes_out,
@@ -76,6 +92,9 @@ impl fmt::Display for Summary {
             self.panics,
             self.accept_errors,
             self.limit_reached,
+            self.over_ip_limit,
+            self.proxy_header_errors,
+            self.proxy_header_timeouts,
         )
     }
 }
@@ -99,6 +118,12 @@ pub(super) enum CloseReason {
     Aborted,
     /// The connection task panicked.
     Panicked,
+    /// The client address is at its per-address connection limit.
+    OverIpLimit,
+    /// The PROXY protocol header was invalid or cut short.
+    ProxyHeader(ProxyError),
+    /// No complete PROXY protocol header within the timeout.
+    ProxyTimeout,
 }
 
 impl CloseReason {
@@ -124,32 +149,62 @@ impl fmt::Display for CloseReason {
             Self::Io(err) => write!(f, "I/O error: {err}"),
             Self::Aborted => f.write_str("closed at the drain timeout"),
             Self::Panicked => f.write_str("connection task panicked"),
+            Self::OverIpLimit => f.write_str("over the per-address connection limit"),
+            Self::ProxyHeader(err) => write!(f, "bad PROXY header: {err}"),
+            Self::ProxyTimeout => f.write_str("no PROXY header within the timeout"),
         }
     }
 }
 
-/// The counters shared by the accept loop and every connection. A mutex is
-/// plenty: it is taken once per accept and once per close.
+/// The counters shared by the accept loop and every connection, and the
+/// Prometheus metrics when they are on. A mutex is plenty: it is taken once
+/// per accept and once per close.
 #[derive(Debug, Default)]
-pub(super) struct Stats(Mutex<Summary>);
+pub(super) struct Stats {
+    summary: Mutex<Summary>,
+    metrics: Option<Metrics>,
+}
 
 impl Stats {
+    pub(super) fn new(metrics: Option<Metrics>) -> Self {
+        Self {
+            summary: Mutex::default(),
+            metrics,
+        }
+    }
+
+    /// The live metrics, if `--metrics` is on.
+    pub(super) fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
     fn update(&self, f: impl FnOnce(&mut Summary)) {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        f(&mut self.summary.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     pub(super) fn accepted(&self) {
         self.update(|s| s.accepted += 1);
+        if let Some(metrics) = &self.metrics {
+            metrics.accepted();
+        }
     }
 
     pub(super) fn accept_error(&self) {
         self.update(|s| s.accept_errors += 1);
+        if let Some(metrics) = &self.metrics {
+            metrics.accept_error();
+        }
     }
 
     pub(super) fn limit_reached(&self) {
         self.update(|s| s.limit_reached += 1);
+        if let Some(metrics) = &self.metrics {
+            metrics.limit_reached();
+        }
     }
 
+    /// Counts a close in the summary. Metrics count bytes as they flow and
+    /// the close in the tracker, which knows the duration.
     pub(super) fn closed(&self, reason: &CloseReason, bytes_in: u64, bytes_out: u64) {
         self.update(|s| {
             s.bytes_in += bytes_in;
@@ -163,11 +218,14 @@ impl Stats {
                 CloseReason::Io(_) => &mut s.io_errors,
                 CloseReason::Aborted => &mut s.closed_at_drain,
                 CloseReason::Panicked => &mut s.panics,
+                CloseReason::OverIpLimit => &mut s.over_ip_limit,
+                CloseReason::ProxyHeader(_) => &mut s.proxy_header_errors,
+                CloseReason::ProxyTimeout => &mut s.proxy_header_timeouts,
             } += 1;
         });
     }
 
     pub(super) fn snapshot(&self) -> Summary {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        *self.summary.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
