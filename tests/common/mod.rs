@@ -585,3 +585,220 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+// ---------------------------------------------------------------- client and pipe
+
+pub mod pty;
+pub mod standin;
+
+/// Peak resident memory (`VmHWM`) of a running process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// `upcase ARGS` with piped stdio, for tests that feed stdin step by step
+/// and watch stdout as it comes. Killed when dropped.
+pub struct Running {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Running {
+    /// Starts `upcase ARGS`; stdout and stderr are collected in threads.
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = upcase_bin()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let collect = |mut from: Box<dyn std::io::Read + Send>| {
+            let sink = Arc::new(Mutex::new(Vec::new()));
+            let to = Arc::clone(&sink);
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    to.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+            sink
+        };
+        let stdout = collect(Box::new(child.stdout.take().unwrap()));
+        let stderr = collect(Box::new(child.stderr.take().unwrap()));
+        Self {
+            stdin: child.stdin.take(),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes `bytes` to its stdin (ignoring a closed pipe: the child may
+    /// have stopped reading on purpose).
+    pub fn write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = stdin.write_all(bytes);
+        }
+    }
+
+    /// Closes its stdin: EOF.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until stdout has at least `len` bytes.
+    #[track_caller]
+    pub fn wait_stdout_len(&self, len: usize, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        while self.stdout.lock().unwrap().len() < len {
+            assert!(
+                Instant::now() < deadline,
+                "stdout has {} of {len} bytes after {wait:?}; stderr: {}",
+                self.stdout.lock().unwrap().len(),
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits for the exit (killing it after `wait`), then a moment for the
+    /// collectors to catch the last output.
+    #[track_caller]
+    pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(20));
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("still running after {wait:?}; stderr: {}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------- bench
+
+/// Runs `upcase bench ARGS` (with `--json`), bounded by `secs`; returns its
+/// status, the JSON line from stdout and stderr.
+pub fn run_bench(args: &[&str], secs: u64) -> (ExitStatus, String, String) {
+    let mut all = vec!["bench", "--json"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = run_with_stdin(&all, b"", secs);
+    (status, String::from_utf8(stdout).unwrap(), stderr)
+}
+
+/// The raw text of `"key":VALUE` in a flat JSON object line (numbers,
+/// booleans, null; nested objects are searched too since keys are unique).
+pub fn json_raw<'a>(json: &'a str, key: &str) -> &'a str {
+    let needle = format!("\"{key}\":");
+    let start = json
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {key:?} in {json}"))
+        + needle.len();
+    let rest = &json[start..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// A number field of a JSON line, see [`json_raw`].
+pub fn json_number(json: &str, key: &str) -> f64 {
+    let raw = json_raw(json, key);
+    raw.parse()
+        .unwrap_or_else(|_| panic!("{key:?} is not a number: {raw} in {json}"))
+}
+
+/// A server stand-in on `127.0.0.1:0` running `handler` on a thread per
+/// connection, for any number of connections (unlike [`standin::StandIn`],
+/// which scripts one): for load-testing against servers that misbehave.
+/// Stops accepting when dropped; connection threads end with their client.
+pub struct StandInServer {
+    pub addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StandInServer {
+    pub fn start(handler: fn(std::net::TcpStream)) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                // Never let a stand-in hang a test: bounded reads and writes.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(20)));
+                std::thread::spawn(move || handler(stream));
+            }
+        });
+        Self { addr, stop }
+    }
+
+    /// Stand-in handler: answers every read with `transform` of it, until
+    /// EOF, then closes.
+    pub fn serve_with(
+        mut stream: std::net::TcpStream,
+        mut transform: impl FnMut(&[u8]) -> Vec<u8>,
+    ) {
+        use std::io::{Read, Write};
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if stream.write_all(&transform(&buf[..n])).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+impl Drop for StandInServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,256 @@
+//! `upcase pipe`, the real binary as a filter: multi-megabyte mixed valid
+//! and invalid UTF-8 under every policy against the std-only oracle, the
+//! reject exit with its offset, a closed or full stdout, and constant memory.
+#![cfg(feature = "server")]
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{
+    assert_same, casing_flag, invalid_flag, mixed_input, oracle, peak_rss_kib, run_with_stdin,
+    upcase_bin, Rng, Running,
+};
+use upcase::{Casing, InvalidUtf8};
+
+/// `upcase pipe` with the flags for `casing`/`invalid`.
+fn pipe(casing: Casing, invalid: InvalidUtf8, input: &[u8]) -> (i32, Vec<u8>, String) {
+    let args = [
+        "pipe",
+        "--casing",
+        casing_flag(casing),
+        "--invalid",
+        invalid_flag(invalid),
+    ];
+    let (status, out, err) = run_with_stdin(&args, input, 60);
+    (status.code().expect("exited by a signal"), out, err)
+}
+
+/// Four megabytes of mixed text with ill-formed sequences, under every
+/// policy that passes everything: byte-identical to the oracle.
+#[test]
+fn multi_megabyte_mixed_input_equals_the_oracle() {
+    let mut rng = Rng::new(Rng::seed("pipe mixed", 0x5EED_0001));
+    let input = mixed_input(&mut rng, 4 << 20, 3);
+    assert!(std::str::from_utf8(&input).is_err());
+    for (casing, invalid) in [
+        (Casing::Unicode, InvalidUtf8::PassThrough),
+        (Casing::Unicode, InvalidUtf8::Replace),
+        (Casing::Ascii, InvalidUtf8::PassThrough),
+    ] {
+        let (code, out, err) = pipe(casing, invalid, &input);
+        assert_eq!(code, 0, "{casing:?}/{invalid:?}: {err}");
+        assert!(err.is_empty(), "{casing:?}/{invalid:?}: stderr {err:?}");
+        assert_same(
+            &out,
+            &oracle(casing, invalid, &input),
+            &format!("{casing:?}/{invalid:?}"),
+        );
+    }
+}
+
+/// `upcase pipe < in.txt > out.txt`, with real files rather than pipes.
+#[test]
+fn file_to_file() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (in_path, out_path) = (dir.join("pipe-in.txt"), dir.join("pipe-out.txt"));
+    let mut rng = Rng::new(Rng::seed("pipe files", 0x5EED_0003));
+    let input = mixed_input(&mut rng, 6 << 20, 2);
+    std::fs::write(&in_path, &input).unwrap();
+    let mut child = upcase_bin()
+        .arg("pipe")
+        .stdin(std::fs::File::open(&in_path).unwrap())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_child(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "{status}");
+    assert_same(
+        &std::fs::read(&out_path).unwrap(),
+        &oracle(Casing::Unicode, InvalidUtf8::PassThrough, &input),
+        "file to file",
+    );
+    let _ = std::fs::remove_file(in_path);
+    let _ = std::fs::remove_file(out_path);
+}
+
+/// Every byte value, and a UTF-8 character cut by the 64 KiB read
+/// boundary, pass through unharmed.
+#[test]
+fn binary_input_and_reads_cut_through_characters() {
+    let mut input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    // "ΐ" (2 bytes → 6) straddling each of the first few read boundaries.
+    for boundary in (1..4).map(|k| k * 64 * 1024 - 1) {
+        input[boundary..boundary + 2].copy_from_slice("ΐ".as_bytes());
+    }
+    let (code, out, err) = pipe(Casing::Unicode, InvalidUtf8::PassThrough, &input);
+    assert_eq!(code, 0, "{err}");
+    assert_same(
+        &out,
+        &oracle(Casing::Unicode, InvalidUtf8::PassThrough, &input),
+        "binary",
+    );
+}
+
+#[test]
+fn empty_input_empty_output() {
+    let (code, out, err) = pipe(Casing::Unicode, InvalidUtf8::Reject, b"");
+    assert_eq!((code, out.as_slice(), err.as_str()), (0, &b""[..], ""));
+}
+
+/// Reject: the valid prefix on stdout, then exit 8 naming the offset.
+#[test]
+fn reject_writes_the_prefix_and_names_the_offset() {
+    let mut rng = Rng::new(Rng::seed("pipe reject", 0x5EED_0002));
+    let mut input = mixed_input(&mut rng, 3 << 20, 0);
+    let offset = input.len() - 12_345;
+    input.splice(offset..offset, *b"\xE2\x28\xA1");
+    assert_eq!(
+        std::str::from_utf8(&input).unwrap_err().valid_up_to(),
+        offset
+    );
+
+    let (code, out, err) = pipe(Casing::Unicode, InvalidUtf8::Reject, &input);
+    assert_eq!(code, 8, "stderr: {err}");
+    assert_same(
+        &out,
+        &oracle(Casing::Unicode, InvalidUtf8::Reject, &input),
+        "reject prefix",
+    );
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "upcase pipe: invalid UTF-8 at byte offset {offset} of the stream: [E2] (--invalid reject)"
+        )
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+}
+
+/// A character cut off by the end of the input is an error under reject,
+/// and passes through otherwise.
+#[test]
+fn truncated_character_at_the_end() {
+    let input = "grüße "
+        .as_bytes()
+        .iter()
+        .chain(b"\xF0\x9F\x98")
+        .copied()
+        .collect::<Vec<_>>();
+    let (code, out, err) = pipe(Casing::Unicode, InvalidUtf8::Reject, &input);
+    assert_eq!(code, 8);
+    assert_eq!(out, "GRÜSSE ".as_bytes());
+    assert!(
+        err.contains("stream ended inside a UTF-8 sequence at byte offset 8"),
+        "{err}"
+    );
+
+    let (code, out, _) = pipe(Casing::Unicode, InvalidUtf8::PassThrough, &input);
+    assert_eq!(code, 0);
+    assert_eq!(out, b"GR\xC3\x9CSSE \xF0\x9F\x98");
+}
+
+/// `upcase pipe < big | head -c 10`: stdout closes early; exit 141 and
+/// nothing on stderr (no panic, no "Broken pipe" message).
+#[test]
+fn closed_stdout_stops_quietly() {
+    let mut child = upcase_bin()
+        .arg("pipe")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = vec![b'a'; 64 * 1024];
+        for _ in 0..1024 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let status = wait_child(&mut child, Duration::from_secs(20));
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(141), "{status}");
+    assert_eq!(err.join().unwrap(), "");
+}
+
+/// A full disk is an error, said in one line.
+#[test]
+fn full_stdout_is_an_error() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full here; skipped");
+        return;
+    };
+    let mut child = upcase_bin()
+        .arg("pipe")
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(b"hello\n");
+    }
+    let status = wait_child(&mut child, Duration::from_secs(20));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        err.starts_with("upcase pipe: cannot write to stdout: No space left on device"),
+        "{err}"
+    );
+}
+
+/// 96 MiB through the filter with peak memory far below the data: it
+/// streams with fixed buffers.
+#[test]
+fn memory_stays_constant() {
+    let mut pipe = Running::spawn(&["pipe"]);
+    let chunk = "grüße aus köln, ǆ ﬃ ΐ! ".repeat(64 * 1024 / 32);
+    let total = 96 << 20;
+    let mut sent = 0;
+    while sent < total {
+        pipe.write(chunk.as_bytes());
+        sent += chunk.len();
+    }
+    // Still running (stdin open): read its peak so far.
+    let peak = peak_rss_kib(pipe.pid());
+    pipe.close_stdin();
+    let status = pipe.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "{}", pipe.stderr());
+    let expected_len = chunk.to_uppercase().len() * (sent / chunk.len());
+    assert_eq!(pipe.stdout().len(), expected_len);
+    assert!(
+        peak < 16 * 1024,
+        "peak RSS {peak} KiB after {} MiB",
+        sent >> 20
+    );
+}
+
+fn wait_child(child: &mut std::process::Child, wait: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("upcase pipe did not exit within {wait:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
