@@ -62,6 +62,8 @@ const BAD: &[&[u8]] = &[
 fn atom() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => proptest::collection::vec(0x20u8..0x7F, 1..12),
+        // Long runs, all ASCII values: the word and 64-byte block paths.
+        1 => proptest::collection::vec(0u8..0x80, 60..300),
         3 => select(HARD_CHARS).prop_map(|c| c.to_string().into_bytes()),
         3 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
         2 => (0x80u8..=0xFF).prop_map(|b| vec![b]),

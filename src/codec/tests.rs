@@ -108,6 +108,26 @@ fn ascii_mode_is_python_bytes_upper() {
 }
 
 #[test]
+fn ascii_runs_of_every_length_in_unicode_mode() {
+    // The ASCII fast path works a word and then 64-byte blocks at a time:
+    // runs of every length up to several blocks, at every alignment after a
+    // multi-byte character, ended every way, with all 128 ASCII values.
+    let ascii: Vec<u8> = (0..300u32).map(|k| (k * 37 % 128) as u8).collect();
+    for lead in ["", "é", "日", "😀"] {
+        for len in 0..=ascii.len() {
+            for tail in [&b""[..], "ß".as_bytes(), b"\xFF", b"\xE2\x82"] {
+                let stream = [lead.as_bytes(), &ascii[..len], tail].concat();
+                for config in CONFIGS {
+                    assert_matches_oracle(config, &stream, &[&stream[..]]);
+                    let (a, b) = stream.split_at(stream.len() / 2);
+                    assert_matches_oracle(config, &stream, &[a, b]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn incomplete_sequence_is_held_not_emitted() {
     let euro = "€".as_bytes(); // E2 82 AC
     for config in [PASS, REPLACE, REJECT] {
