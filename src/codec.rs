@@ -158,7 +158,7 @@ impl Codec {
         self.check_open()?;
         match self.config.casing {
             Casing::Ascii => {
-                with_sink(out, input.len(), |sink| sink.push_ascii_upper(input));
+                with_sink(out, input.len(), |sink| ascii_piece(input, sink));
                 self.position += input.len() as u64;
             }
             Casing::Unicode => {
@@ -166,7 +166,7 @@ impl Codec {
                 let end = self.position + input.len() as u64;
                 for piece in input.chunks(PIECE) {
                     let max = self.max_output_len(piece.len());
-                    if let Err(err) = with_sink(out, max, |sink| self.feed_unicode(piece, sink)) {
+                    if let Err(err) = with_sink(out, max, |sink| self.feed_piece(piece, sink)) {
                         self.position = end;
                         return Err(err);
                     }
@@ -221,8 +221,29 @@ impl Codec {
         err
     }
 
+    /// Runs the Unicode path on one piece, compiled for AVX2 where the CPU
+    /// has it: the ASCII fast path then moves 32 bytes per instruction
+    /// instead of 16 and keeps up with `memcpy`. Without `std` there is no
+    /// runtime detection, and the portable build runs everywhere (CI tests
+    /// both: `cargo test` and `cargo test --no-default-features --lib`).
+    fn feed_piece(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, as checked just above.
+            return unsafe { self.feed_unicode_avx2(input, sink) };
+        }
+        self.feed_unicode(input, sink)
+    }
+
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    #[target_feature(enable = "avx2")]
+    fn feed_unicode_avx2(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        self.feed_unicode(input, sink)
+    }
+
     /// The Unicode path for one piece: first complete any held sequence,
     /// then alternate ASCII runs and single non-ASCII sequences.
+    #[inline(always)]
     fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
         let base = self.position;
         self.position += input.len() as u64;
@@ -325,6 +346,23 @@ impl Codec {
         }
         Ok(())
     }
+}
+
+/// Runs the ASCII casing over `input`, with AVX2 where the CPU has it (see
+/// [`Codec::feed_piece`]).
+fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, as checked just above.
+        return unsafe { ascii_piece_avx2(input, sink) };
+    }
+    sink.push_ascii_upper(input)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+fn ascii_piece_avx2(input: &[u8], sink: &mut Sink<'_>) {
+    sink.push_ascii_upper(input)
 }
 
 /// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.

@@ -4,7 +4,8 @@
 //! instead of zero-filling first or checking capacity per byte. They also
 //! write whole blocks and words past the bytes they keep (into [`SLACK`]),
 //! which turns variable-length copies into fixed-size stores. This is the
-//! crate's only `unsafe`: a `set_len` over bytes [`Sink`] has initialised.
+//! crate's only `unsafe` besides calling the AVX2 build of the codec's loop
+//! (`codec.rs`): a `set_len` over bytes [`Sink`] has initialised.
 
 use core::mem::MaybeUninit;
 
@@ -54,6 +55,7 @@ impl Sink<'_> {
     }
 
     /// Appends the ASCII uppercase of all of `src` (non-ASCII bytes unchanged).
+    #[inline(always)]
     pub(crate) fn push_ascii_upper(&mut self, src: &[u8]) {
         let dst = &mut self.buf[self.len..self.len + src.len()];
         for (d, &s) in dst.iter_mut().zip(src) {
@@ -68,7 +70,7 @@ impl Sink<'_> {
     /// Works a block at a time: each block is uppercased and stored whole,
     /// then only its ASCII prefix is kept. A short first block serves the
     /// short runs of mixed text; long blocks then serve long runs.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ascii_run(&mut self, src: &[u8]) -> usize {
         let mut n = 0;
         // One word first, so a short run costs one small step.
