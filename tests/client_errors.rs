@@ -237,16 +237,8 @@ fn closed_stdout_stops_quietly() {
     stdout.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"AAAAA");
     drop(stdout);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("client still running after its stdout closed");
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = common::wait_or_kill(&mut child, Duration::from_secs(20)) else {
+        panic!("client still running after its stdout closed");
     };
     feeder.join().unwrap();
     let mut err = String::new();

@@ -355,6 +355,23 @@ pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
     run_to_exit_with(args, |_| {})
 }
 
+/// Waits up to `wait` for `child` to exit; past that, kills and reaps it
+/// and returns `None`, so no test leaves a process behind.
+pub fn wait_or_kill(child: &mut Child, wait: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// [`run_to_exit`] with a hook to adjust the command (user, limits).
 pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (ExitStatus, String) {
     let mut command = upcase_bin();
@@ -365,16 +382,8 @@ pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (Ex
         .stderr(Stdio::piped());
     adjust(&mut command);
     let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("upcase {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_or_kill(&mut child, Duration::from_secs(20)) else {
+        panic!("upcase {args:?} did not exit");
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
@@ -689,19 +698,11 @@ impl Running {
     /// collectors to catch the last output.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(20));
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("still running after {wait:?}; stderr: {}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let Some(status) = wait_or_kill(&mut self.child, wait) else {
+            panic!("still running after {wait:?}; stderr: {}", self.stderr());
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        status
     }
 }
 

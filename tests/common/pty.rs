@@ -89,20 +89,15 @@ impl PtySession {
     /// Waits for the program to exit.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader catch the last output.
-                std::thread::sleep(Duration::from_millis(20));
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
+        let Some(status) = super::wait_or_kill(&mut self.child, wait) else {
+            panic!(
                 "still running after {wait:?}; the screen shows:\n{}",
                 self.screen()
             );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        };
+        // Let the reader catch the last output.
+        std::thread::sleep(Duration::from_millis(20));
+        status
     }
 }
 
