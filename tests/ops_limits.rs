@@ -15,15 +15,7 @@ use upcase::{Casing, Config, InvalidUtf8};
 
 /// A v1 header naming `client`.
 fn v1(client: &str, server: SocketAddr) -> Vec<u8> {
-    let client: SocketAddr = client.parse().unwrap();
-    format!(
-        "PROXY TCP4 {} {} {} {}\r\n",
-        client.ip(),
-        server.ip(),
-        client.port(),
-        server.port()
-    )
-    .into_bytes()
+    common::proxy_v1(client.parse().unwrap(), server)
 }
 
 /// Proves the connection is being served: one message and its answer.

@@ -13,15 +13,7 @@ use tokio::net::TcpStream;
 
 /// A v1 header naming `client`.
 fn v1(client: &str, server: SocketAddr) -> Vec<u8> {
-    let client: SocketAddr = client.parse().unwrap();
-    format!(
-        "PROXY TCP4 {} {} {} {}\r\n",
-        client.ip(),
-        server.ip(),
-        client.port(),
-        server.port()
-    )
-    .into_bytes()
+    common::proxy_v1(client.parse().unwrap(), server)
 }
 
 /// One GET; returns the status line and the body.

@@ -9,26 +9,15 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{assert_same, closed_within, connect, oracle, within, InProcess, ServerProcess};
+use common::{
+    assert_same, closed_within, connect, oracle, proxy_v1 as v1, within, InProcess, ServerProcess,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use upcase::server::{ServerConfig, Summary};
 use upcase::{Casing, Config, InvalidUtf8};
 
 const V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
-
-/// A v1 header for TCP from `source` to `destination`.
-fn v1(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
-    let protocol = if source.is_ipv4() { "TCP4" } else { "TCP6" };
-    format!(
-        "PROXY {protocol} {} {} {} {}\r\n",
-        source.ip(),
-        destination.ip(),
-        source.port(),
-        destination.port()
-    )
-    .into_bytes()
-}
 
 /// A v2 PROXY header for TCP from `source` to `destination`, with `tlvs`.
 fn v2(source: SocketAddr, destination: SocketAddr, tlvs: &[u8]) -> Vec<u8> {
