@@ -241,16 +241,6 @@ fn memory_stays_constant() {
 }
 
 fn wait_child(child: &mut std::process::Child, wait: Duration) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("upcase pipe did not exit within {wait:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::wait_or_kill(child, wait)
+        .unwrap_or_else(|| panic!("upcase pipe did not exit within {wait:?}"))
 }

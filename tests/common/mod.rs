@@ -418,17 +418,8 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Ve
         let _ = err.read_to_string(&mut buf);
         buf
     });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("upcase {args:?} did not exit within {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = wait_or_kill(&mut child, Duration::from_secs(secs)) else {
+        panic!("upcase {args:?} did not exit within {secs} s");
     };
     feeder.join().unwrap();
     (status, reader.join().unwrap(), err_reader.join().unwrap())
