@@ -74,7 +74,7 @@ fn every_mode_and_payload_verifies_against_upcase_serve() {
         assert_eq!(json_number(&json, "messages"), 2000.0, "{json}");
         assert_eq!(json_number(&json, "pipeline"), 16.0, "{json}");
 
-        // stream: 64 KiB chunks, chunks split across the server's 8 KiB reads.
+        // stream: 64 KiB chunks, chunks split across the server's 32 KiB reads.
         let json = bench_ok(
             server.addr(),
             &[

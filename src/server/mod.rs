@@ -9,7 +9,7 @@
 //!
 //! ```text
 //!  listeners ──▶ accept loop ──(permit from the --max-connections semaphore)──▶ task per connection
-//!                   │  errors: log, back off 10 ms…1 s, retry forever           read ≤ 8 KiB → Codec::feed
+//!                   │  errors: log, back off 10 ms…1 s, retry forever           read ≤ 32 KiB → Codec::feed
 //!  shutdown ──▶ stop accepting, drain up to --drain-timeout, close the rest      → write it all → read again
 //! ```
 //!
