@@ -72,6 +72,22 @@ fn main() {
         "uppercase expansion {max_ratio:?} exceeds 3x"
     );
 
+    // `THREE_BYTE[cp >> 6]` for the 16-bit scalars: the block id as in
+    // `BLOCK_INDEX`, or `ILL_FORMED` where no well-formed 3-byte sequence
+    // lands (overlongs below U+0800, surrogates U+D800..DFFF). The codec
+    // indexes it straight from a 3-byte sequence's first two bytes.
+    const ILL_FORMED: u8 = u8::MAX;
+    assert!(
+        blocks.len() < usize::from(ILL_FORMED),
+        "block ids must stay below ILL_FORMED"
+    );
+    let three: Vec<u8> = (0..0x400usize)
+        .map(|k| match k {
+            0..0x20 | 0x360..0x380 => ILL_FORMED,
+            _ => index[k],
+        })
+        .collect();
+
     let mut src = String::new();
     writeln!(
         src,
@@ -84,6 +100,13 @@ fn main() {
         "pub(crate) static BLOCK_INDEX: [u8; {}] = {:?};",
         index.len(),
         index
+    )
+    .unwrap();
+    writeln!(
+        src,
+        "pub(crate) static THREE_BYTE: [u8; {}] = {:?};",
+        three.len(),
+        three
     )
     .unwrap();
     let flat: Vec<u32> = blocks.iter().flatten().copied().collect();
@@ -107,9 +130,13 @@ fn main() {
 
     // Direct table for the 2-byte range U+0080..U+07FF, identity included:
     // the uppercase's UTF-8 bytes little-endian in the low 7 bytes of a
-    // word, its length in the top byte.
-    let two: Vec<u64> = (0x80u32..0x800)
+    // word, its length in the top byte. Indexed by the scalar itself, so
+    // 0x800 entries (the first 0x80 unused) and no bounds check.
+    let two: Vec<u64> = (0u32..0x800)
         .map(|cp| {
+            if cp < 0x80 {
+                return 0;
+            }
             let upper: String = char::from_u32(cp).unwrap().to_uppercase().collect();
             assert!(upper.len() <= 7);
             let mut word = [0u8; 8];

@@ -20,8 +20,33 @@ pub(crate) const fn ascii_upper(b: u8) -> u8 {
 #[inline(always)]
 pub(crate) fn upper_two_byte(lead: u8, cont: u8) -> ([u8; 8], usize) {
     let scalar = (usize::from(lead & 0x1F) << 6) | usize::from(cont & 0x3F);
-    let word = tables::TWO_BYTE[scalar - 0x80].to_le_bytes();
+    let word = tables::TWO_BYTE[scalar].to_le_bytes();
     (word, usize::from(word[7]))
+}
+
+/// `THREE_BYTE` entry of blocks that no well-formed 3-byte sequence reaches.
+const ILL_FORMED: u8 = u8::MAX;
+
+/// The uppercase of the 3-byte sequence at the start of `bytes`, whose lead
+/// is E0..=EF followed by two continuation bytes (the caller checked), as
+/// in [`upper`] but with the source bytes themselves when they do not
+/// change; `None` if it is an overlong or a surrogate.
+///
+/// One table indexed by the first two bytes replaces assembling the scalar
+/// and range-checking it: the common caseless case (CJK, Hangul, symbols)
+/// costs one load.
+#[inline(always)]
+pub(crate) fn upper_three_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
+    let block = (usize::from(bytes[0] & 0x0F) << 6) | usize::from(bytes[1] & 0x3F);
+    let id = tables::THREE_BYTE[block];
+    if id == ILL_FORMED {
+        return None;
+    }
+    let same = (u64::from(u32::from_le_bytes(bytes)).to_le_bytes(), 3);
+    if id == 0 {
+        return Some(same);
+    }
+    Some(in_block(id, bytes[2] & 0x3F).unwrap_or(same))
 }
 
 /// The uppercase of `scalar` as UTF-8 in the first `len` bytes of an
@@ -29,11 +54,17 @@ pub(crate) fn upper_two_byte(lead: u8, cont: u8) -> ([u8; 8], usize) {
 /// scalar is its own uppercase and the source bytes can be copied as they are.
 #[inline(always)]
 pub(crate) fn upper(scalar: u32) -> Option<([u8; 8], usize)> {
-    let block = usize::from(tables::BLOCK_INDEX[(scalar >> 6) as usize]);
+    let block = tables::BLOCK_INDEX[(scalar >> 6) as usize];
     if block == 0 {
         return None; // the common case for CJK, emoji and symbols
     }
-    let entry = tables::BLOCKS[block * 64 + (scalar & 63) as usize];
+    in_block(block, (scalar & 63) as u8)
+}
+
+/// Entry `low` of block `id` (non-zero) of `BLOCKS`, as [`upper`] returns it.
+#[inline(always)]
+fn in_block(id: u8, low: u8) -> Option<([u8; 8], usize)> {
+    let entry = tables::BLOCKS[usize::from(id) * 64 + usize::from(low)];
     if entry == 0 {
         return None;
     }

@@ -11,10 +11,11 @@ mod tests;
 
 use bytes::BytesMut;
 
-use crate::case::{upper, upper_two_byte};
+use crate::case::upper;
 use crate::error::{CodecError, InvalidSequence};
+use crate::runs::{is_three_byte, is_two_byte, three_byte_run, two_byte_run};
 use crate::sink::{with_sink, Sink};
-use crate::utf8::{decode, Step};
+use crate::utf8::{decode, decode_long, Step};
 
 /// U+FFFD REPLACEMENT CHARACTER, which is its own uppercase.
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
@@ -241,10 +242,20 @@ impl Codec {
         self.feed_unicode(input, sink)
     }
 
+    /// [`feed_unicode_local`](Self::feed_unicode_local) on a local copy of
+    /// the sink (see [`Sink::take`]).
+    #[inline(always)]
+    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        let mut local = sink.take();
+        let result = self.feed_unicode_local(input, &mut local);
+        *sink = local;
+        result
+    }
+
     /// The Unicode path for one piece: first complete any held sequence,
     /// then alternate ASCII runs and single non-ASCII sequences.
     #[inline(always)]
-    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode_local(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
         let base = self.position;
         self.position += input.len() as u64;
         let mut i = 0;
@@ -271,51 +282,57 @@ impl Codec {
                 }
                 Step::Invalid { len } => {
                     // Held bytes are a well-formed prefix, so `len >= held_len`.
-                    self.invalid(sink, &window[..len], start)?;
+                    sink.push(self.invalid(&window[..len], start)?);
                     i = len - held_len;
                 }
             }
             self.held_len = 0;
         }
 
-        // Scalars that are their own uppercase (CJK, uppercase letters,
-        // punctuation) are not copied one by one: `verbatim` marks where such
-        // a run began, and the run is copied in one go when it ends.
-        let mut verbatim = i;
+        // ASCII goes a word or a vector block at a time, every other
+        // character in one step of a few compares, at most one table lookup
+        // and one fixed-size store (into the sink's slack): no
+        // variable-length copies, so no `memcpy` calls in the hot loop.
         while i < input.len() {
             let lead = input[i];
             if lead < 0x80 {
-                sink.push(&input[verbatim..i]);
                 i += sink.ascii_run(&input[i..]);
-                verbatim = i;
                 continue;
             }
-            // Fast path for the 2-byte sequences of Latin, Greek, Cyrillic...
-            if let (0xC2..=0xDF, Some(&cont @ 0x80..=0xBF)) = (lead, input.get(i + 1)) {
-                sink.push(&input[verbatim..i]);
-                let (word, len) = upper_two_byte(lead, cont);
-                sink.push_word(word, len);
-                i += 2;
-                verbatim = i;
-                continue;
+            // Four bytes in view: runs of well-formed 2- and 3-byte
+            // sequences, then single 4-byte ones.
+            if let Some(&bytes) = input[i..].first_chunk::<4>() {
+                let word = u32::from_le_bytes(bytes);
+                if is_two_byte(word) {
+                    i += two_byte_run(sink, &input[i..]);
+                    continue;
+                }
+                if is_three_byte(word) {
+                    let n = three_byte_run(sink, &input[i..]);
+                    if n > 0 {
+                        i += n;
+                        continue;
+                    }
+                } else if let Some((scalar, len)) = decode_long(bytes) {
+                    match upper(scalar) {
+                        Some((upper, upper_len)) => sink.push_word(upper, upper_len),
+                        None => sink.push_word4(bytes, len),
+                    }
+                    i += len;
+                    continue;
+                }
             }
+            // Ill-formed input, or a sequence near the end of the piece.
             match decode(&input[i..]) {
                 Step::Char { scalar, len } => {
-                    if let Some((word, upper_len)) = upper(scalar) {
-                        sink.push(&input[verbatim..i]);
-                        sink.push_word(word, upper_len);
-                        verbatim = i + len;
-                    }
+                    push_upper(sink, scalar, &input[i..i + len]);
                     i += len;
                 }
                 Step::Invalid { len } => {
-                    sink.push(&input[verbatim..i]);
-                    self.invalid(sink, &input[i..i + len], base + i as u64)?;
+                    sink.push(self.invalid(&input[i..i + len], base + i as u64)?);
                     i += len;
-                    verbatim = i;
                 }
                 Step::Incomplete => {
-                    sink.push(&input[verbatim..i]);
                     let rest = &input[i..];
                     self.held[..rest.len()].copy_from_slice(rest);
                     self.held_len = rest.len() as u8;
@@ -323,28 +340,23 @@ impl Codec {
                 }
             }
         }
-        sink.push(&input[verbatim..]);
         Ok(())
     }
 
-    /// Applies the policy to one ill-formed maximal subpart at `offset`.
-    fn invalid(
-        &mut self,
-        sink: &mut Sink<'_>,
-        bytes: &[u8],
-        offset: u64,
-    ) -> Result<(), CodecError> {
+    /// Applies the policy to one ill-formed maximal subpart at `offset`:
+    /// what to emit for it, or the (now sticky) error.
+    ///
+    /// Returns the bytes rather than taking the sink, so the sink's address
+    /// never escapes the hot loop and its cursor stays in registers.
+    fn invalid<'b>(&mut self, bytes: &'b [u8], offset: u64) -> Result<&'b [u8], CodecError> {
         match self.config.invalid {
-            InvalidUtf8::PassThrough => sink.push(bytes),
-            InvalidUtf8::Replace => sink.push(REPLACEMENT),
-            InvalidUtf8::Reject => {
-                return Err(self.fail(CodecError::InvalidUtf8 {
-                    offset,
-                    sequence: InvalidSequence::new(bytes),
-                }))
-            }
+            InvalidUtf8::PassThrough => Ok(bytes),
+            InvalidUtf8::Replace => Ok(REPLACEMENT),
+            InvalidUtf8::Reject => Err(self.fail(CodecError::InvalidUtf8 {
+                offset,
+                sequence: InvalidSequence::new(bytes),
+            })),
         }
-        Ok(())
     }
 }
 
@@ -366,6 +378,7 @@ fn ascii_piece_avx2(input: &[u8], sink: &mut Sink<'_>) {
 }
 
 /// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.
+#[inline(always)]
 fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
     match upper(scalar) {
         Some((word, len)) => sink.push_word(word, len),

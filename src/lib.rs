@@ -55,6 +55,7 @@
 //! * `codec.rs` — [`Codec`], [`Config`], the state machine and policies.
 //! * `utf8.rs` — one strict UTF-8 decoding step with maximal subparts.
 //! * `case.rs` — ASCII and table-driven Unicode uppercasing (tables from `build.rs`).
+//! * `runs.rs` — tight loops over runs of 2- and 3-byte sequences.
 //! * `sink.rs` — writing output straight into reserved buffer space.
 //! * `error.rs` — [`CodecError`].
 //! * `proxy.rs` — [`proxy::ProxyParser`], the sans-IO PROXY protocol (v1/v2) header
@@ -68,6 +69,7 @@
 mod case;
 mod codec;
 mod error;
+mod runs;
 mod sink;
 mod utf8;
 

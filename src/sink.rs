@@ -27,7 +27,20 @@ pub(crate) struct Sink<'a> {
     len: usize,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// Moves the cursor out, leaving `self` empty until it is assigned back.
+    ///
+    /// A hot loop works on the moved-out copy, a local whose fields can live
+    /// in registers: through `&mut Sink`, every byte stored into the output
+    /// may alias the cursor itself, and the compiler reloads it after each.
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> Sink<'a> {
+        Sink {
+            buf: core::mem::take(&mut self.buf),
+            len: self.len,
+        }
+    }
+
     /// Appends `bytes`. Panics (never writes out of bounds) if the caller
     /// reserved too little, which would be a broken `max_output_len` bound.
     #[inline]
@@ -46,9 +59,19 @@ impl Sink<'_> {
     #[inline(always)]
     pub(crate) fn push_word(&mut self, word: [u8; 8], len: usize) {
         debug_assert!(len <= 8);
-        let dst: &mut [MaybeUninit<u8>; 8] =
-            (&mut self.buf[self.len..self.len + 8]).try_into().unwrap();
+        let dst = self.buf[self.len..].first_chunk_mut::<8>().unwrap();
         for k in 0..8 {
+            dst[k].write(word[k]);
+        }
+        self.len += len;
+    }
+
+    /// Appends the first `len` (at most 4) bytes of `word` with one store.
+    #[inline(always)]
+    pub(crate) fn push_word4(&mut self, word: [u8; 4], len: usize) {
+        debug_assert!(len <= 4);
+        let dst = self.buf[self.len..].first_chunk_mut::<4>().unwrap();
+        for k in 0..4 {
             dst[k].write(word[k]);
         }
         self.len += len;
@@ -79,7 +102,11 @@ impl Sink<'_> {
         }
         while let Some(block) = src[n..].first_chunk::<LONG_BLOCK>() {
             if !self.ascii_block(block, n) {
-                return self.keep_ascii_prefix(block, n);
+                // Keep the block's ASCII prefix. (A free function: passing
+                // `self` to a call would pin the cursor in memory.)
+                let n = n + ascii_prefix_len(block);
+                self.len += n;
+                return n;
             }
             n += LONG_BLOCK;
         }
@@ -106,7 +133,7 @@ impl Sink<'_> {
     fn ascii_word(&mut self, src: &[u8], n: &mut usize) -> Option<usize> {
         let word = u64::from_le_bytes(*src[*n..].first_chunk::<WORD>()?);
         let at = self.len + *n;
-        let dst: &mut [MaybeUninit<u8>; WORD] = (&mut self.buf[at..at + WORD]).try_into().unwrap();
+        let dst = self.buf[at..].first_chunk_mut::<WORD>().unwrap();
         for (d, s) in dst.iter_mut().zip(swar_ascii_upper(word).to_le_bytes()) {
             d.write(s);
         }
@@ -126,7 +153,7 @@ impl Sink<'_> {
     #[inline(always)]
     fn ascii_block<const B: usize>(&mut self, block: &[u8; B], at: usize) -> bool {
         let at = self.len + at;
-        let dst: &mut [MaybeUninit<u8>; B] = (&mut self.buf[at..at + B]).try_into().unwrap();
+        let dst = self.buf[at..].first_chunk_mut::<B>().unwrap();
         let mut any = 0;
         for k in 0..B {
             any |= block[k];
@@ -134,14 +161,11 @@ impl Sink<'_> {
         }
         any < 0x80
     }
+}
 
-    /// Ends a run inside `block`, which starts `n` bytes into the run:
-    /// keeps the block's ASCII prefix and returns the run's length.
-    fn keep_ascii_prefix(&mut self, block: &[u8], n: usize) -> usize {
-        let n = n + block.iter().position(|&b| b >= 0x80).unwrap_or(block.len());
-        self.len += n;
-        n
-    }
+/// How many bytes of `block` come before its first non-ASCII byte.
+fn ascii_prefix_len(block: &[u8]) -> usize {
+    block.iter().position(|&b| b >= 0x80).unwrap_or(block.len())
 }
 
 /// Uppercases the ASCII bytes of a little-endian word, 8 at a time.

@@ -21,29 +21,39 @@ pub(crate) enum Step {
 /// Decodes the sequence at the start of `bytes`, which must not be empty.
 #[inline(always)]
 pub(crate) fn decode(bytes: &[u8]) -> Step {
-    // Fast path for whole, well-formed 3- and 4-byte sequences: assemble the
-    // scalar first, then one range check rejects overlongs, surrogates and
-    // values past U+10FFFF. Anything else takes the byte-by-byte path.
-    match *bytes {
-        [lead @ 0xE0..=0xEF, a, b, ..] if is_cont(a) && is_cont(b) => {
+    if let Some(&four) = bytes.first_chunk::<4>() {
+        if let Some((scalar, len)) = decode_long(four) {
+            return Step::Char { scalar, len };
+        }
+    }
+    decode_slow(bytes)
+}
+
+/// The fast path for whole, well-formed 3- and 4-byte sequences at the
+/// start of `bytes`: the scalar and the sequence's length, or `None` for
+/// anything else (which [`decode`] then reads byte by byte).
+///
+/// The scalar is assembled first, then one range check rejects overlongs,
+/// surrogates and values past U+10FFFF.
+#[inline(always)]
+pub(crate) fn decode_long(bytes: [u8; 4]) -> Option<(u32, usize)> {
+    match bytes {
+        [lead @ 0xE0..=0xEF, a, b, _] if is_cont(a) && is_cont(b) => {
             let scalar =
                 (u32::from(lead & 0x0F) << 12) | (u32::from(a & 0x3F) << 6) | u32::from(b & 0x3F);
-            if scalar >= 0x800 && !(0xD800..=0xDFFF).contains(&scalar) {
-                return Step::Char { scalar, len: 3 };
-            }
+            (scalar >= 0x800 && !(0xD800..=0xDFFF).contains(&scalar)).then_some((scalar, 3))
         }
-        [lead @ 0xF0..=0xF4, a, b, c, ..] if is_cont(a) && is_cont(b) && is_cont(c) => {
+        [lead @ 0xF0..=0xF4, a, b, c] if is_cont(a) && is_cont(b) && is_cont(c) => {
             let scalar = (u32::from(lead & 0x07) << 18)
                 | (u32::from(a & 0x3F) << 12)
                 | (u32::from(b & 0x3F) << 6)
                 | u32::from(c & 0x3F);
-            if (0x1_0000..=0x10_FFFF).contains(&scalar) {
-                return Step::Char { scalar, len: 4 };
-            }
+            (0x1_0000..=0x10_FFFF)
+                .contains(&scalar)
+                .then_some((scalar, 4))
         }
-        _ => {}
+        _ => None,
     }
-    decode_slow(bytes)
 }
 
 #[inline(always)]

@@ -39,21 +39,21 @@ fn every_scalar_value_at_every_split() {
     par(0x11_0000, |cp| {
         let Some(c) = char::from_u32(cp) else { return };
         let mut out = BytesMut::new();
-        // The character then an ASCII byte, so the path after a completed
-        // held sequence runs too.
-        let mut buf = [0u8; 5];
+        // The character twice then an ASCII byte: whole, the fast paths
+        // see it with the bytes after it in view (2-byte pairs, 3-byte
+        // runs); split, the path after a completed held sequence runs too.
+        let mut buf = [0u8; 9];
         let len = c.encode_utf8(&mut buf).len();
-        buf[len] = b'q';
-        let stream = &buf[..=len];
-        let mut want: Vec<u8> = c
-            .to_uppercase()
-            .collect::<std::string::String>()
-            .into_bytes();
+        buf.copy_within(..len, len);
+        buf[2 * len] = b'q';
+        let stream = &buf[..=2 * len];
+        let upper: std::string::String = c.to_uppercase().collect();
+        let mut want: Vec<u8> = upper.repeat(2).into_bytes();
         want.push(b'Q');
         for config in [CONFIGS[0], CONFIGS[1], CONFIGS[2]] {
             assert_eq!(run(config, &[stream], &mut out), End::Ok);
             assert_eq!(&out[..], &want[..], "U+{cp:04X} whole");
-            for k in 1..=len {
+            for k in 1..=2 * len {
                 let (a, b) = stream.split_at(k);
                 run(config, &[a, b], &mut out);
                 assert_eq!(&out[..], &want[..], "U+{cp:04X} split at {k}");
@@ -112,6 +112,31 @@ fn every_byte_string_up_to_three_bytes_under_every_chunking() {
             }
         });
     }
+}
+
+/// Every 3-byte string that starts like a multi-byte sequence, followed
+/// by a byte that continues it, starts another or is ASCII, fed whole: the
+/// 4-byte windows the fast paths test with masks, ill-formed ones included
+/// (overlongs, surrogates, past U+10FFFF, truncations).
+#[test]
+fn every_four_byte_window_after_a_lead() {
+    let unicode = [CONFIGS[0], CONFIGS[1], CONFIGS[2]];
+    par(1 << 22, |n| {
+        let mut out = BytesMut::new();
+        let head = (0xC0_0000 | n).to_be_bytes();
+        for tail in [b'q', 0x80, 0xC3, 0xF0] {
+            let stream = [head[1], head[2], head[3], tail];
+            for config in unicode {
+                let (want, want_end) = oracle(config, &stream);
+                let end = run(config, &[&stream], &mut out);
+                assert!(
+                    out[..] == want[..] && end == want_end,
+                    "{config:?} {stream:02X?}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
+                    &out[..]
+                );
+            }
+        }
+    });
 }
 
 #[test]
