@@ -4,8 +4,9 @@
 //! instead of zero-filling first or checking capacity per byte. They also
 //! write whole blocks and words past the bytes they keep (into [`SLACK`]),
 //! which turns variable-length copies into fixed-size stores. This is the
-//! crate's only `unsafe` besides calling the AVX2 build of the codec's loop
-//! (`codec.rs`): a `set_len` over bytes [`Sink`] has initialised.
+//! codec's only `unsafe` besides calling the AVX2 build of its loop
+//! (`codec.rs`): a `set_len` over bytes [`Sink`] has initialised. (The
+//! shell has two more, in `pipe.rs`: mapping stdin and its SIGBUS handler.)
 
 use core::mem::MaybeUninit;
 
