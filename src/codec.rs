@@ -13,7 +13,7 @@ use bytes::BytesMut;
 
 use crate::case::upper;
 use crate::error::{CodecError, InvalidSequence};
-use crate::runs::{is_three_byte, is_two_byte, three_byte_run, two_byte_run};
+use crate::runs::{is_three_byte, is_two_byte, latin1_run, three_byte_run, two_byte_run};
 use crate::sink::{with_sink, Sink};
 use crate::utf8::{decode, decode_long, Step};
 
@@ -24,6 +24,11 @@ const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 /// reserved per piece (3x) stays small whatever the caller feeds at once.
 /// Piece boundaries are ordinary chunk boundaries: the output cannot tell.
 const PIECE: usize = 8 * 1024;
+
+/// A Latin-1 block run shorter than this did not pay for its block...
+const LATIN1_WORTH_IT: usize = 8;
+/// ...so the next this many bytes go character by character.
+const LATIN1_REST: usize = 256;
 
 /// Which case mapping to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -293,11 +298,25 @@ impl Codec {
         // character in one step of a few compares, at most one table lookup
         // and one fixed-size store (into the sink's slack): no
         // variable-length copies, so no `memcpy` calls in the hot loop.
+        let mut latin1_rest_until = 0;
         while i < input.len() {
             let lead = input[i];
             if lead < 0x80 {
                 i += sink.ascii_run(&input[i..]);
                 continue;
+            }
+            // Western European text: Latin-1 letters among ASCII. In text
+            // that mixes in other scripts the block path stops early, and
+            // then rests for a while rather than keep paying for blocks.
+            if lead == 0xC3 && i >= latin1_rest_until {
+                let n = latin1_run(sink, &input[i..]);
+                if n < LATIN1_WORTH_IT {
+                    latin1_rest_until = i + LATIN1_REST;
+                }
+                if n > 0 {
+                    i += n;
+                    continue;
+                }
             }
             // Four bytes in view: runs of well-formed 2- and 3-byte
             // sequences, then single 4-byte ones.
@@ -315,8 +334,8 @@ impl Codec {
                     }
                 } else if let Some((scalar, len)) = decode_long(bytes) {
                     match upper(scalar) {
-                        Some((upper, upper_len)) => sink.push_word(upper, upper_len),
-                        None => sink.push_word4(bytes, len),
+                        Some((upper, upper_len)) => sink.push_array(upper, upper_len),
+                        None => sink.push_array(bytes, len),
                     }
                     i += len;
                     continue;
@@ -381,7 +400,7 @@ fn ascii_piece_avx2(input: &[u8], sink: &mut Sink<'_>) {
 #[inline(always)]
 fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
     match upper(scalar) {
-        Some((word, len)) => sink.push_word(word, len),
+        Some((word, len)) => sink.push_array(word, len),
         None => sink.push(src),
     }
 }

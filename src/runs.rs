@@ -1,6 +1,7 @@
-//! Tight loops over runs of same-length UTF-8 sequences: the common shape
-//! of non-ASCII text (a Cyrillic or Greek word is a run of 2-byte
-//! sequences, a CJK sentence a run of 3-byte ones).
+//! Tight loops over the common shapes of non-ASCII text: runs of same-length
+//! UTF-8 sequences (a Cyrillic or Greek word is a run of 2-byte sequences,
+//! a CJK sentence a run of 3-byte ones), and Western European text, ASCII
+//! with letters from U+0080..U+00FF (`é`, `ß`), 64 bytes at a time.
 //!
 //! Each loop looks at one little-endian 4-byte word per step, checks the
 //! well-formedness of the sequences in it with a mask, and stores each
@@ -49,13 +50,13 @@ pub(crate) fn two_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
             break;
         }
         let (upper, len) = upper_two_byte(bytes[0], bytes[1]);
-        sink.push_word(upper, len);
+        sink.push_array(upper, len);
         n += 2;
         if !is_two_byte(word >> 16) {
             break;
         }
         let (upper, len) = upper_two_byte(bytes[2], bytes[3]);
-        sink.push_word(upper, len);
+        sink.push_array(upper, len);
         n += 2;
     }
     n
@@ -74,8 +75,82 @@ pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
         let Some((upper, len)) = upper_three_byte(bytes) else {
             break;
         };
-        sink.push_word(upper, len);
+        sink.push_array(upper, len);
         n += 3;
     }
     n
+}
+
+/// The lead byte of every scalar in U+00C0..U+00FF, the Latin-1 letters.
+const LATIN1_LEAD: u8 = 0xC3;
+
+/// Bytes per step of [`latin1_run`].
+const LATIN1_BLOCK: usize = 64;
+
+/// Uppercases the stretch of ASCII and U+00C0..U+00FF characters at the
+/// start of `src`, a whole block per step, and returns how many bytes it
+/// took: up to the first byte that is anything else, or up to the last
+/// character boundary before the end of the blocks it could see.
+///
+/// Every such character keeps its UTF-8 length when uppercased (`é` C3 A9
+/// → `É` C3 89, `ß` C3 9F → `SS`, `ÿ` C3 BF → `Ÿ` C5 B8), so each output
+/// byte depends only on the input byte and its two neighbours, a rule the
+/// compiler turns into vector code.
+#[inline(always)]
+pub(crate) fn latin1_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(block) = src[n..].first_chunk::<LATIN1_BLOCK>() {
+        let (upper, taken) = latin1_block(block);
+        sink.push_array(upper, taken);
+        n += taken;
+        // Short of the block (less a lead at its end): something else is next.
+        if taken < LATIN1_BLOCK - 1 {
+            break;
+        }
+    }
+    n
+}
+
+/// The uppercase of `block` (which starts on a character boundary) and how
+/// many of its bytes that covers: up to its first byte that is not part of
+/// an ASCII or U+00C0..U+00FF character within the block. (A lead in the
+/// last byte counts as such a byte: its character belongs to the next
+/// block.)
+#[inline(always)]
+fn latin1_block(block: &[u8; LATIN1_BLOCK]) -> ([u8; LATIN1_BLOCK], usize) {
+    // Each byte with its neighbours: window[k], [k + 1], [k + 2].
+    let mut window = [0u8; LATIN1_BLOCK + 2];
+    window[1..=LATIN1_BLOCK].copy_from_slice(block);
+    let mut upper = [0u8; LATIN1_BLOCK];
+    let mut bad = [0u8; LATIN1_BLOCK];
+    // Branch-free per byte, with all-ones / all-zero byte masks, so the
+    // loop vectorises.
+    let all = |b: bool| 0u8.wrapping_sub(u8::from(b));
+    let is_cont = |b: u8| all(b & 0xC0 == 0x80);
+    for k in 0..LATIN1_BLOCK {
+        let (before, byte, next) = (window[k], window[k + 1], window[k + 2]);
+        let lead = all(byte == LATIN1_LEAD);
+        let after_lead = all(before == LATIN1_LEAD);
+        let ascii = all(byte < 0x80);
+        bad[k] = !(ascii | lead & is_cont(next) | after_lead & is_cont(byte));
+        // a..z, and à..þ except ÷ (U+00F7) after a lead, lose bit 5.
+        let ascii_lower = all(byte.wrapping_sub(b'a') < 26);
+        let latin1_lower = after_lead & all(byte.wrapping_sub(0xA0) < 0x1F) & !all(byte == 0xB7);
+        let mut out = byte ^ ((ascii_lower | latin1_lower) & 0x20);
+        // ß C3 9F → S S; ÿ C3 BF → Ÿ C5 B8.
+        let sharp_s = lead & all(next == 0x9F) | after_lead & all(byte == 0x9F);
+        out = out & !sharp_s | b'S' & sharp_s;
+        let y_lead = lead & all(next == 0xBF);
+        out = out & !y_lead | 0xC5 & y_lead;
+        let y_cont = after_lead & all(byte == 0xBF);
+        out = out & !y_cont | 0xB8 & y_cont;
+        upper[k] = out;
+    }
+    let any_bad = bad.iter().fold(0, |any, &b| any | b);
+    let first_bad = if any_bad == 0 {
+        None
+    } else {
+        bad.iter().position(|&b| b != 0)
+    };
+    (upper, first_bad.unwrap_or(LATIN1_BLOCK))
 }

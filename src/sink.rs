@@ -56,24 +56,14 @@ impl<'a> Sink<'a> {
         self.len += bytes.len();
     }
 
-    /// Appends the first `len` (at most 8) bytes of `word` with one store.
+    /// Appends the first `len` (at most `N`) bytes of `bytes`, storing all
+    /// `N` (the rest lands in the slack and is overwritten later).
     #[inline(always)]
-    pub(crate) fn push_word(&mut self, word: [u8; 8], len: usize) {
-        debug_assert!(len <= 8);
-        let dst = self.buf[self.len..].first_chunk_mut::<8>().unwrap();
-        for k in 0..8 {
-            dst[k].write(word[k]);
-        }
-        self.len += len;
-    }
-
-    /// Appends the first `len` (at most 4) bytes of `word` with one store.
-    #[inline(always)]
-    pub(crate) fn push_word4(&mut self, word: [u8; 4], len: usize) {
-        debug_assert!(len <= 4);
-        let dst = self.buf[self.len..].first_chunk_mut::<4>().unwrap();
-        for k in 0..4 {
-            dst[k].write(word[k]);
+    pub(crate) fn push_array<const N: usize>(&mut self, bytes: [u8; N], len: usize) {
+        debug_assert!(len <= N && N <= SLACK);
+        let dst = self.buf[self.len..].first_chunk_mut::<N>().unwrap();
+        for k in 0..N {
+            dst[k].write(bytes[k]);
         }
         self.len += len;
     }

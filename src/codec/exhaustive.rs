@@ -139,6 +139,34 @@ fn every_four_byte_window_after_a_lead() {
     });
 }
 
+/// Every pair of bytes, at the places in a 64-byte block that matter
+/// (its start, middle and end, and across into the next block), inside
+/// Western European text that takes the Latin-1 block path: the pair is
+/// anything from `é`, `ß` or `ÿ` cut or whole to an ill-formed sequence
+/// that must stop the block exactly before it.
+#[test]
+fn every_byte_pair_in_a_latin1_block() {
+    let unicode = [CONFIGS[0], CONFIGS[1], CONFIGS[2]];
+    let context: Vec<u8> = "éaÿ ßÀz".repeat(12).into_bytes();
+    par(1 << 16, |n| {
+        let mut out = BytesMut::new();
+        let pair = (n as u16).to_be_bytes();
+        for at in [0, 1, 2, 31, 32, 61, 62, 63, 64, 65] {
+            let mut stream = context.clone();
+            stream[at..at + 2].copy_from_slice(&pair);
+            for config in unicode {
+                let (want, want_end) = oracle(config, &stream);
+                let end = run(config, &[&stream], &mut out);
+                assert!(
+                    out[..] == want[..] && end == want_end,
+                    "{config:?} pair {pair:02X?} at {at}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
+                    &out[..]
+                );
+            }
+        }
+    });
+}
+
 #[test]
 fn ascii_casing_ignores_the_invalid_policy() {
     par(1 << 16, |n| {

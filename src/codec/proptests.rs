@@ -64,6 +64,12 @@ fn atom() -> impl Strategy<Value = Vec<u8>> {
         4 => proptest::collection::vec(0x20u8..0x7F, 1..12),
         // Long runs, all ASCII values: the word and 64-byte block paths.
         1 => proptest::collection::vec(0u8..0x80, 60..300),
+        // Western European text: the 64-byte Latin-1 block path.
+        1 => proptest::collection::vec(
+            prop_oneof![0u32..0x80, 0xC0u32..0x100].prop_map(|c| char::from_u32(c).unwrap()),
+            30..120,
+        )
+        .prop_map(|chars| chars.into_iter().collect::<std::string::String>().into_bytes()),
         3 => select(HARD_CHARS).prop_map(|c| c.to_string().into_bytes()),
         3 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
         2 => (0x80u8..=0xFF).prop_map(|b| vec![b]),
