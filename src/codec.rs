@@ -13,9 +13,11 @@ use bytes::BytesMut;
 
 use crate::case::upper;
 use crate::error::{CodecError, InvalidSequence};
-use crate::runs::{is_three_byte, is_two_byte, latin1_run, three_byte_run, two_byte_run};
+use crate::runs::{
+    four_byte_run, is_three_byte, is_two_byte, latin1_run, three_byte_run, two_byte_run,
+};
 use crate::sink::{with_sink, Sink};
-use crate::utf8::{decode, decode_long, Step};
+use crate::utf8::{decode, Step};
 
 /// U+FFFD REPLACEMENT CHARACTER, which is its own uppercase.
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
@@ -332,13 +334,12 @@ impl Codec {
                         i += n;
                         continue;
                     }
-                } else if let Some((scalar, len)) = decode_long(bytes) {
-                    match upper(scalar) {
-                        Some((upper, upper_len)) => sink.push_array(upper, upper_len),
-                        None => sink.push_array(bytes, len),
+                } else {
+                    let n = four_byte_run(sink, &input[i..]);
+                    if n > 0 {
+                        i += n;
+                        continue;
                     }
-                    i += len;
-                    continue;
                 }
             }
             // Ill-formed input, or a sequence near the end of the piece.

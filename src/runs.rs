@@ -1,6 +1,7 @@
 //! Tight loops over the common shapes of non-ASCII text: runs of same-length
 //! UTF-8 sequences (a Cyrillic or Greek word is a run of 2-byte sequences,
-//! a CJK sentence a run of 3-byte ones), and Western European text, ASCII
+//! a CJK sentence a run of 3-byte ones, emoji come in runs of 4-byte ones),
+//! and Western European text, ASCII
 //! with letters from U+0080..U+00FF (`é`, `ß`), 64 bytes at a time.
 //!
 //! Each loop looks at one little-endian 4-byte word per step, checks the
@@ -10,8 +11,9 @@
 //! than four bytes left) and the codec's general loop takes over there, so
 //! a run loop never has to be right about anything but its own case.
 
-use crate::case::{upper_three_byte, upper_two_byte};
+use crate::case::{upper, upper_three_byte, upper_two_byte};
 use crate::sink::Sink;
+use crate::utf8::decode_long;
 
 /// Bytes 0–1 of a word are a 2-byte lead (C0..=DF) and a continuation byte.
 const TWO_MASK: u32 = 0xC0E0;
@@ -77,6 +79,25 @@ pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
         };
         sink.push_array(upper, len);
         n += 3;
+    }
+    n
+}
+
+/// Uppercases the run of well-formed 4-byte sequences (emoji, historic
+/// scripts) at the start of `src` and returns how many bytes it took (a
+/// multiple of 4).
+#[inline(always)]
+pub(crate) fn four_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(&bytes) = src[n..].first_chunk::<4>() {
+        let Some((scalar, 4)) = decode_long(bytes) else {
+            break;
+        };
+        match upper(scalar) {
+            Some((upper, len)) => sink.push_array(upper, len),
+            None => sink.push_array(bytes, 4),
+        }
+        n += 4;
     }
     n
 }
