@@ -70,7 +70,8 @@ start() {
     PID=$!
     pids+=("$PID")
     for _ in $(seq 200); do
-        ADDR=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log" | head -n1)
+        # The address with its port (the line is written in one piece).
+        ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9][0-9]*\)$/\1/p' "$log" | head -n1)
         [ -n "$ADDR" ] && return 0
         kill -0 "$PID" 2>/dev/null || break
         sleep 0.05

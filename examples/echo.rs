@@ -42,7 +42,10 @@ async fn main() -> std::io::Result<()> {
         }
     }
     let listener = TcpListener::bind(listen).await?;
-    eprintln!("listening on {}", listener.local_addr()?);
+    // One write for the whole line: stderr is unbuffered, and a script
+    // polling for this line must never see the address without its port.
+    let line = format!("listening on {}\n", listener.local_addr()?);
+    std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes())?;
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
