@@ -88,6 +88,18 @@ fn main() {
         })
         .collect();
 
+    // `FOUR_BYTE[cp >> 12]` for the lead and second byte of a 4-byte
+    // sequence (512 combinations): 0 where all 4096 scalars are their own
+    // uppercase (emoji, CJK extensions), 1 where some change, `ILL_FORMED`
+    // where no well-formed sequence lands (overlongs below U+10000, values
+    // past U+10FFFF, leads F5..F7).
+    let four: Vec<u8> = (0..0x200usize)
+        .map(|k| match k {
+            0..0x10 | 0x110.. => ILL_FORMED,
+            _ => u8::from(index[k << 6..(k + 1) << 6].iter().any(|&id| id != 0)),
+        })
+        .collect();
+
     let mut src = String::new();
     writeln!(
         src,
@@ -107,6 +119,13 @@ fn main() {
         "pub(crate) static THREE_BYTE: [u8; {}] = {:?};",
         three.len(),
         three
+    )
+    .unwrap();
+    writeln!(
+        src,
+        "pub(crate) static FOUR_BYTE: [u8; {}] = {:?};",
+        four.len(),
+        four
     )
     .unwrap();
     let flat: Vec<u32> = blocks.iter().flatten().copied().collect();

@@ -49,6 +49,29 @@ pub(crate) fn upper_three_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
     Some(in_block(id, bytes[2] & 0x3F).unwrap_or(same))
 }
 
+/// The uppercase of the 4-byte sequence in `bytes`, whose lead is
+/// F0..=F7 followed by three continuation bytes (the caller checked), as
+/// in [`upper`] but with the source bytes themselves when they do not
+/// change; `None` if it is an overlong, past U+10FFFF or not a lead.
+///
+/// Like [`upper_three_byte`]: one lookup by the first two bytes settles
+/// well-formedness and, for emoji and CJK extensions, caselessness.
+#[inline(always)]
+pub(crate) fn upper_four_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
+    let plane = (usize::from(bytes[0] & 0x07) << 6) | usize::from(bytes[1] & 0x3F);
+    let kind = tables::FOUR_BYTE[plane];
+    if kind == ILL_FORMED {
+        return None;
+    }
+    let same = (u64::from(u32::from_le_bytes(bytes)).to_le_bytes(), 4);
+    if kind == 0 {
+        return Some(same);
+    }
+    let scalar =
+        (plane << 12) as u32 | u32::from(bytes[2] & 0x3F) << 6 | u32::from(bytes[3] & 0x3F);
+    Some(upper(scalar).unwrap_or(same))
+}
+
 /// The uppercase of `scalar` as UTF-8 in the first `len` bytes of an
 /// 8-byte word (so callers can store it in one write), or `None` when the
 /// scalar is its own uppercase and the source bytes can be copied as they are.

@@ -11,9 +11,8 @@
 //! than four bytes left) and the codec's general loop takes over there, so
 //! a run loop never has to be right about anything but its own case.
 
-use crate::case::{upper, upper_three_byte, upper_two_byte};
+use crate::case::{upper_four_byte, upper_three_byte, upper_two_byte};
 use crate::sink::Sink;
-use crate::utf8::decode_long;
 
 /// Bytes 0–1 of a word are a 2-byte lead (C0..=DF) and a continuation byte.
 const TWO_MASK: u32 = 0xC0E0;
@@ -26,6 +25,11 @@ const NOT_OVERLONG: u32 = 0x1E;
 /// bytes.
 const THREE_MASK: u32 = 0x00C0_C0F0;
 const THREE: u32 = 0x0080_80E0;
+
+/// Bytes 0–3 of a word are a 4-byte lead (F0..=F7) and three continuation
+/// bytes.
+const FOUR_MASK: u32 = 0xC0C0_C0F8;
+const FOUR: u32 = 0x8080_80F0;
 
 /// Whether bytes 0–1 of `word` are a well-formed 2-byte sequence.
 #[inline(always)]
@@ -90,13 +94,13 @@ pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 pub(crate) fn four_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
     let mut n = 0;
     while let Some(&bytes) = src[n..].first_chunk::<4>() {
-        let Some((scalar, 4)) = decode_long(bytes) else {
+        if u32::from_le_bytes(bytes) & FOUR_MASK != FOUR {
+            break;
+        }
+        let Some((upper, len)) = upper_four_byte(bytes) else {
             break;
         };
-        match upper(scalar) {
-            Some((upper, len)) => sink.push_array(upper, len),
-            None => sink.push_array(bytes, 4),
-        }
+        sink.push_array(upper, len);
         n += 4;
     }
     n
