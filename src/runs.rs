@@ -73,18 +73,13 @@ pub(crate) fn two_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 /// took (a multiple of 3).
 #[inline(always)]
 pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
-    let mut n = 0;
-    while let Some(&bytes) = src[n..].first_chunk::<4>() {
-        if !is_three_byte(u32::from_le_bytes(bytes)) {
-            break;
+    run_of::<3>(sink, src, |bytes| {
+        if is_three_byte(u32::from_le_bytes(bytes)) {
+            upper_three_byte(bytes)
+        } else {
+            None
         }
-        let Some((upper, len)) = upper_three_byte(bytes) else {
-            break;
-        };
-        sink.push_array(upper, len);
-        n += 3;
-    }
-    n
+    })
 }
 
 /// Uppercases the run of well-formed 4-byte sequences (emoji, historic
@@ -92,16 +87,31 @@ pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 /// multiple of 4).
 #[inline(always)]
 pub(crate) fn four_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+    run_of::<4>(sink, src, |bytes| {
+        if u32::from_le_bytes(bytes) & FOUR_MASK == FOUR {
+            upper_four_byte(bytes)
+        } else {
+            None
+        }
+    })
+}
+
+/// The loop of [`three_byte_run`] and [`four_byte_run`]: while the four
+/// bytes in view start a `LEN`-byte sequence that `upper` accepts, store
+/// what it returns and step over the sequence.
+#[inline(always)]
+fn run_of<const LEN: usize>(
+    sink: &mut Sink<'_>,
+    src: &[u8],
+    upper: impl Fn([u8; 4]) -> Option<([u8; 8], usize)>,
+) -> usize {
     let mut n = 0;
     while let Some(&bytes) = src[n..].first_chunk::<4>() {
-        if u32::from_le_bytes(bytes) & FOUR_MASK != FOUR {
-            break;
-        }
-        let Some((upper, len)) = upper_four_byte(bytes) else {
+        let Some((upper, len)) = upper(bytes) else {
             break;
         };
         sink.push_array(upper, len);
-        n += 4;
+        n += LEN;
     }
     n
 }

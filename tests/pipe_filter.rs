@@ -17,8 +17,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{
-    assert_same, casing_flag, invalid_flag, mixed_input, oracle, peak_rss_kib, run_with_stdin,
-    upcase_bin, Rng, Running,
+    assert_same, casing_flag, collect, invalid_flag, mixed_input, oracle, peak_rss_kib,
+    run_with_stdin, upcase_bin, Rng, Running,
 };
 use upcase::{Casing, InvalidUtf8};
 
@@ -73,8 +73,7 @@ fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
 /// file (its offset shared with the caller's handle, as after a shell's
 /// `<`). Returns the exit code, stdout, and stderr.
 fn pipe_file(args: &[&str], stdin: File) -> (i32, Vec<u8>, String) {
-    use std::io::Read;
-    let mut child = upcase_bin()
+    let child = upcase_bin()
         .args(["--log-level", "upcase=debug", "pipe"])
         .args(args)
         .stdin(stdin)
@@ -82,21 +81,8 @@ fn pipe_file(args: &[&str], stdin: File) -> (i32, Vec<u8>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let status = wait_child(&mut child, Duration::from_secs(60));
-    let code = status.code().expect("exited by a signal");
-    (code, out.join().unwrap(), err.join().unwrap())
+    let (status, out, err) = collect(child, args, 60);
+    (status.code().expect("exited by a signal"), out, err)
 }
 
 /// Mixed text with ill-formed sequences and a multi-byte character across

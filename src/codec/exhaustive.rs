@@ -24,6 +24,17 @@ fn run(config: Config, chunks: &[&[u8]], out: &mut BytesMut) -> End {
     End::from(codec.finish(out))
 }
 
+/// Feeds `stream` whole and checks output and ending against the oracle.
+fn check_whole(config: Config, stream: &[u8], out: &mut BytesMut, what: &str) {
+    let (want, want_end) = oracle(config, stream);
+    let end = run(config, &[stream], out);
+    assert!(
+        out[..] == want[..] && end == want_end,
+        "{config:?} {what} {stream:02X?}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
+        &out[..]
+    );
+}
+
 /// Runs `f` over `0..n` on two threads.
 fn par(n: u32, f: impl Fn(u32) + Sync) {
     thread::scope(|s| {
@@ -127,13 +138,7 @@ fn every_four_byte_window_after_a_lead() {
         for tail in [b'q', 0x80, 0xC3, 0xF0] {
             let stream = [head[1], head[2], head[3], tail];
             for config in unicode {
-                let (want, want_end) = oracle(config, &stream);
-                let end = run(config, &[&stream], &mut out);
-                assert!(
-                    out[..] == want[..] && end == want_end,
-                    "{config:?} {stream:02X?}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
-                    &out[..]
-                );
+                check_whole(config, &stream, &mut out, "");
             }
         }
     });
@@ -155,12 +160,11 @@ fn every_byte_pair_in_a_latin1_block() {
             let mut stream = context.clone();
             stream[at..at + 2].copy_from_slice(&pair);
             for config in unicode {
-                let (want, want_end) = oracle(config, &stream);
-                let end = run(config, &[&stream], &mut out);
-                assert!(
-                    out[..] == want[..] && end == want_end,
-                    "{config:?} pair {pair:02X?} at {at}: got {:02X?} {end:?}, want {want:02X?} {want_end:?}",
-                    &out[..]
+                check_whole(
+                    config,
+                    &stream,
+                    &mut out,
+                    &format!("pair {pair:02X?} at {at}"),
                 );
             }
         }

@@ -393,7 +393,7 @@ pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (Ex
 /// Runs `upcase ARGS` with `stdin` as its input, bounded by `secs`;
 /// returns its status, stdout and stderr (for client and pipe tests).
 pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Vec<u8>, String) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let mut child = upcase_bin()
         .args(args)
         .stdin(Stdio::piped())
@@ -406,6 +406,16 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Ve
     let feeder = std::thread::spawn(move || {
         let _ = input.write_all(&stdin); // closes stdin when done
     });
+    let result = collect(child, args, secs);
+    feeder.join().unwrap();
+    result
+}
+
+/// Waits for `child` (spawned as `upcase ARGS` with piped stdout and
+/// stderr), at most `secs`, while draining both pipes so it never blocks
+/// on them; returns its status, stdout and stderr.
+pub fn collect(mut child: Child, args: &[&str], secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    use std::io::Read;
     let mut out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -421,7 +431,6 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Ve
     let Some(status) = wait_or_kill(&mut child, Duration::from_secs(secs)) else {
         panic!("upcase {args:?} did not exit within {secs} s");
     };
-    feeder.join().unwrap();
     (status, reader.join().unwrap(), err_reader.join().unwrap())
 }
 
