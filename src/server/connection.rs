@@ -258,9 +258,10 @@ async fn drive(
             return reason;
         }
     }
+    let mut idle = IdleTimer::new(config.idle_timeout);
     loop {
         let read = next_read(stream, &mut codec, &mut out, tracker);
-        let Some(read) = with_timeout(config.idle_timeout, read).await else {
+        let Some(read) = idle.bound(read).await else {
             // Nothing unread, so this is an orderly FIN, not a reset.
             let _ = stream.shutdown().await;
             return CloseReason::IdleTimeout;
@@ -414,6 +415,52 @@ async fn linger(stream: &mut TcpStream) {
         if done {
             return;
         }
+    }
+}
+
+/// The idle timeout of one connection's reads.
+///
+/// One timer per connection, re-armed only when it fires: each wait for a
+/// read moves a plain deadline, and a timer that fires before the current
+/// deadline is set to it and waits again. A fresh timer per read would be
+/// registered with Tokio's timer driver for every message, and registering
+/// a timer can wake the driver's thread: a context switch per request.
+struct IdleTimer {
+    limit: Option<Duration>,
+    /// Never later than the deadline of the wait in progress.
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleTimer {
+    fn new(limit: Option<Duration>) -> Self {
+        // Without a limit the timer is never polled, so never registered.
+        let first = Instant::now() + limit.unwrap_or(Duration::ZERO);
+        Self {
+            limit,
+            timer: Box::pin(tokio::time::sleep_until(first)),
+        }
+    }
+
+    /// `future`, or `None` if it stays pending for the whole limit.
+    async fn bound<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        let Some(limit) = self.limit else {
+            return Some(future.await);
+        };
+        let deadline = Instant::now() + limit;
+        let mut future = std::pin::pin!(future);
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            while self.timer.as_mut().poll(cx).is_ready() {
+                if Instant::now() >= deadline {
+                    return Poll::Ready(None);
+                }
+                self.timer.as_mut().reset(deadline);
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
