@@ -163,8 +163,7 @@ fn run(config: Config) -> Result<(), Stop> {
     }
     read_loop(&mut input, &mut codec, &mut out, &mut output)?;
     let finished = codec.finish(&mut out);
-    output.write_all(&out).map_err(Stop::Stdout)?;
-    finished.map_err(Stop::Rejected)
+    write_then(finished, &mut out, &mut output)
 }
 
 /// The read() loop: stdin that is a pipe, tty, socket, special or empty
@@ -184,12 +183,22 @@ fn read_loop(
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(Stop::Stdin(err)),
         };
-        // On a reject `out` holds the valid prefix: write it, then stop.
         let fed = codec.feed(&buf[..n], out);
-        output.write_all(out).map_err(Stop::Stdout)?;
-        out.clear();
-        fed.map_err(Stop::Rejected)?;
+        write_then(fed, out, output)?;
     }
+}
+
+/// Writes and clears what a `feed` or `finish` appended to `out`, then
+/// passes on its result: on a reject `out` holds the valid prefix, which
+/// is written before the filter stops.
+fn write_then(
+    result: Result<(), CodecError>,
+    out: &mut BytesMut,
+    output: &mut File,
+) -> Result<(), Stop> {
+    output.write_all(out).map_err(Stop::Stdout)?;
+    out.clear();
+    result.map_err(Stop::Rejected)
 }
 
 /// Stdin that is a regular file, mapped read-only from its current offset
@@ -253,14 +262,10 @@ impl Mapped {
         let mut fed = 0;
         for window in self.map.chunks(WINDOW) {
             fed += window.len();
-            // On a reject `out` holds the valid prefix: write it, then stop.
             let result = codec.feed(window, out);
-            if let Err(err) = output.write_all(out) {
-                return (fed, Err(Stop::Stdout(err)));
-            }
-            out.clear();
-            if let Err(err) = result {
-                return (fed, Err(Stop::Rejected(err)));
+            let result = write_then(result, out, output);
+            if result.is_err() {
+                return (fed, result);
             }
         }
         (fed, Ok(()))
