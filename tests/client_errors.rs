@@ -224,15 +224,7 @@ fn closed_stdout_stops_quietly() {
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        let chunk = vec![b'a'; 64 * 1024];
-        for _ in 0..1024 {
-            if stdin.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-    });
+    let feeder = common::flood(child.stdin.take().unwrap());
     let mut head = [0u8; 5];
     stdout.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"AAAAA");

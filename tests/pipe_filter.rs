@@ -392,16 +392,7 @@ fn closed_stdout_stops_quietly() {
         .spawn()
         .unwrap();
     drop(child.stdout.take()); // the reader is gone before anything is written
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        use std::io::Write;
-        let chunk = vec![b'a'; 64 * 1024];
-        for _ in 0..1024 {
-            if stdin.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-    });
+    let feeder = common::flood(child.stdin.take().unwrap());
     let mut stderr = child.stderr.take().unwrap();
     let err = std::thread::spawn(move || {
         let mut text = String::new();

@@ -411,6 +411,21 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Ve
     result
 }
 
+/// Writes 64 MiB of `a` to `stdin` from a thread, stopping early when the
+/// child stops reading (its stdin closes): input that outlasts any pipe or
+/// socket buffer.
+pub fn flood(mut stdin: std::process::ChildStdin) -> std::thread::JoinHandle<()> {
+    use std::io::Write;
+    std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        for _ in 0..1024 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    })
+}
+
 /// Waits for `child` (spawned as `upcase ARGS` with piped stdout and
 /// stderr), at most `secs`, while draining both pipes so it never blocks
 /// on them; returns its status, stdout and stderr.
