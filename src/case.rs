@@ -24,7 +24,7 @@ pub(crate) fn upper_two_byte(lead: u8, cont: u8) -> ([u8; 8], usize) {
     (word, usize::from(word[7]))
 }
 
-/// `THREE_BYTE` entry of blocks that no well-formed 3-byte sequence reaches.
+/// `THREE_BYTE` / `FOUR_BYTE` entry where no well-formed sequence lands.
 const ILL_FORMED: u8 = u8::MAX;
 
 /// The uppercase of the 3-byte sequence at the start of `bytes`, whose lead
@@ -38,15 +38,9 @@ const ILL_FORMED: u8 = u8::MAX;
 #[inline(always)]
 pub(crate) fn upper_three_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
     let block = (usize::from(bytes[0] & 0x0F) << 6) | usize::from(bytes[1] & 0x3F);
-    let id = tables::THREE_BYTE[block];
-    if id == ILL_FORMED {
-        return None;
-    }
-    let same = (u64::from(u32::from_le_bytes(bytes)).to_le_bytes(), 3);
-    if id == 0 {
-        return Some(same);
-    }
-    Some(in_block(id, bytes[2] & 0x3F).unwrap_or(same))
+    settle(tables::THREE_BYTE[block], bytes, 3, |id| {
+        in_block(id, bytes[2] & 0x3F)
+    })
 }
 
 /// The uppercase of the 4-byte sequence in `bytes`, whose lead is
@@ -59,17 +53,31 @@ pub(crate) fn upper_three_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
 #[inline(always)]
 pub(crate) fn upper_four_byte(bytes: [u8; 4]) -> Option<([u8; 8], usize)> {
     let plane = (usize::from(bytes[0] & 0x07) << 6) | usize::from(bytes[1] & 0x3F);
-    let kind = tables::FOUR_BYTE[plane];
+    settle(tables::FOUR_BYTE[plane], bytes, 4, |_| {
+        let scalar =
+            (plane << 12) as u32 | u32::from(bytes[2] & 0x3F) << 6 | u32::from(bytes[3] & 0x3F);
+        upper(scalar)
+    })
+}
+
+/// What a `THREE_BYTE` / `FOUR_BYTE` entry `kind` says of the `len`-byte
+/// sequence in `bytes`: ill-formed (`None`), unchanged (its own bytes), or
+/// whatever `changes(kind)` finds (its own bytes if that is `None` too).
+#[inline(always)]
+fn settle(
+    kind: u8,
+    bytes: [u8; 4],
+    len: usize,
+    changes: impl FnOnce(u8) -> Option<([u8; 8], usize)>,
+) -> Option<([u8; 8], usize)> {
     if kind == ILL_FORMED {
         return None;
     }
-    let same = (u64::from(u32::from_le_bytes(bytes)).to_le_bytes(), 4);
+    let same = (u64::from(u32::from_le_bytes(bytes)).to_le_bytes(), len);
     if kind == 0 {
         return Some(same);
     }
-    let scalar =
-        (plane << 12) as u32 | u32::from(bytes[2] & 0x3F) << 6 | u32::from(bytes[3] & 0x3F);
-    Some(upper(scalar).unwrap_or(same))
+    Some(changes(kind).unwrap_or(same))
 }
 
 /// The uppercase of `scalar` as UTF-8 in the first `len` bytes of an
