@@ -11,11 +11,10 @@ mod tests;
 
 use bytes::BytesMut;
 
+use crate::block::block_run;
 use crate::case::upper;
 use crate::error::{CodecError, InvalidSequence};
-use crate::runs::{
-    four_byte_run, is_three_byte, is_two_byte, latin1_run, three_byte_run, two_byte_run,
-};
+use crate::runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
 use crate::sink::{with_sink, Sink};
 use crate::utf8::{decode, Step};
 
@@ -27,10 +26,10 @@ const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 /// Piece boundaries are ordinary chunk boundaries: the output cannot tell.
 const PIECE: usize = 8 * 1024;
 
-/// A Latin-1 block run shorter than this did not pay for its block...
-const LATIN1_WORTH_IT: usize = 8;
+/// A block run shorter than this did not pay for its block...
+const BLOCK_WORTH_IT: usize = 8;
 /// ...so the next this many bytes go character by character.
-const LATIN1_REST: usize = 256;
+const BLOCK_REST: usize = 256;
 
 /// Which case mapping to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -300,20 +299,20 @@ impl Codec {
         // character in one step of a few compares, at most one table lookup
         // and one fixed-size store (into the sink's slack): no
         // variable-length copies, so no `memcpy` calls in the hot loop.
-        let mut latin1_rest_until = 0;
+        let mut block_rest_until = 0;
         while i < input.len() {
             let lead = input[i];
             if lead < 0x80 {
                 i += sink.ascii_run(&input[i..]);
                 continue;
             }
-            // Western European text: Latin-1 letters among ASCII. In text
-            // that mixes in other scripts the block path stops early, and
-            // then rests for a while rather than keep paying for blocks.
-            if lead == 0xC3 && i >= latin1_rest_until {
-                let n = latin1_run(sink, &input[i..]);
-                if n < LATIN1_WORTH_IT {
-                    latin1_rest_until = i + LATIN1_REST;
+            // Most text: the block path. In a script it does not know it
+            // stops early, and then rests for a while rather than keep
+            // paying for blocks.
+            if i >= block_rest_until {
+                let n = block_run(sink, &input[i..]);
+                if n < BLOCK_WORTH_IT {
+                    block_rest_until = i + BLOCK_REST;
                 }
                 if n > 0 {
                     i += n;

@@ -55,7 +55,9 @@
 //! * `codec.rs` — [`Codec`], [`Config`], the state machine and policies.
 //! * `utf8.rs` — one strict UTF-8 decoding step with maximal subparts.
 //! * `case.rs` — ASCII and table-driven Unicode uppercasing (tables from `build.rs`).
-//! * `runs.rs` — tight loops over runs of 2- and 3-byte sequences.
+//! * `block.rs` — the vectorised path: 64 bytes per step for the scripts
+//!   whose characters keep their length when uppercased.
+//! * `runs.rs` — tight loops over runs of 2-, 3- and 4-byte sequences.
 //! * `sink.rs` — writing output straight into reserved buffer space.
 //! * `error.rs` — [`CodecError`].
 //! * `proxy.rs` — [`proxy::ProxyParser`], the sans-IO PROXY protocol (v1/v2) header
@@ -66,6 +68,7 @@
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![warn(missing_docs)]
 
+mod block;
 mod case;
 mod codec;
 mod error;

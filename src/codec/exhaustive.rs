@@ -144,13 +144,49 @@ fn every_four_byte_window_after_a_lead() {
     });
 }
 
-/// Every pair of bytes, at the places in a 64-byte block that matter
-/// (its start, middle and end, and across into the next block), inside
-/// Western European text that takes the Latin-1 block path: the pair is
-/// anything from `é`, `ß` or `ÿ` cut or whole to an ill-formed sequence
-/// that must stop the block exactly before it.
+/// Offsets in a 64-byte block where a sequence meets the block's edges or
+/// none of them: just after the first character, the middle, the last
+/// bytes (cut by the block's end) and just past it, in the next block.
+const BLOCK_PLACES: [usize; 8] = [2, 3, 33, 60, 61, 62, 63, 64];
+
+/// A stream that starts a block (the codec's block path starts at the
+/// first non-ASCII byte), puts `bytes` at offset `at` of it and goes on
+/// with known text past the block, so the block path sees `bytes` with
+/// neighbours on both sides.
+fn in_a_block(bytes: &[u8], at: usize) -> Vec<u8> {
+    let mut stream = "ж".as_bytes().to_vec();
+    stream.resize(at, b'a');
+    stream.extend_from_slice(bytes);
+    stream.extend_from_slice("z é ж 中 😀 ".repeat(6).as_bytes());
+    stream
+}
+
+/// Every scalar value at every place in a block: all the block path's
+/// rules (and which characters it must not take) against std.
 #[test]
-fn every_byte_pair_in_a_latin1_block() {
+fn every_scalar_value_in_a_block() {
+    par(0x11_0000, |cp| {
+        let Some(c) = char::from_u32(cp) else { return };
+        let mut out = BytesMut::new();
+        let mut buf = [0u8; 4];
+        let encoded = c.encode_utf8(&mut buf).as_bytes();
+        for at in BLOCK_PLACES {
+            let stream = in_a_block(encoded, at);
+            check_whole(
+                CONFIGS[0],
+                &stream,
+                &mut out,
+                &format!("U+{cp:04X} at {at}"),
+            );
+        }
+    });
+}
+
+/// Every pair of bytes at every place in a block, in Western European
+/// text: the pair is anything from a known character cut or whole to an
+/// ill-formed sequence that must stop the block exactly before it.
+#[test]
+fn every_byte_pair_in_a_block() {
     let unicode = [CONFIGS[0], CONFIGS[1], CONFIGS[2]];
     let context: Vec<u8> = "éaÿ ßÀz".repeat(12).into_bytes();
     par(1 << 16, |n| {
@@ -166,6 +202,38 @@ fn every_byte_pair_in_a_latin1_block() {
                     &mut out,
                     &format!("pair {pair:02X?} at {at}"),
                 );
+            }
+        }
+    });
+}
+
+/// Every lead of a 2- to 4-byte sequence, followed by three bytes from
+/// each class that decides its fate, at every place in a block: the
+/// ill-formed, overlong, surrogate and cut sequences the block path must
+/// leave to the general decoder, exactly where they start. The second
+/// byte is any continuation byte (the rules look at its value) or one of
+/// the other classes (ASCII, a lead of each length, a byte that never
+/// appears); the later bytes only need their class.
+#[test]
+fn every_four_byte_window_in_a_block() {
+    let others = [b'a', 0xC3, 0xE4, 0xF0, 0xFF];
+    let seconds: Vec<u8> = (0x80..=0xBF).chain(others).collect();
+    let laters: Vec<u8> = [0x80, 0xBF].into_iter().chain(others).collect();
+    let (n, m) = (seconds.len() as u32, laters.len() as u32);
+    par(n * m * m, |k| {
+        let mut out = BytesMut::new();
+        let tail = [
+            seconds[(k / (m * m)) as usize],
+            laters[(k / m % m) as usize],
+            laters[(k % m) as usize],
+        ];
+        for lead in 0xC2..=0xF4 {
+            let window = [lead, tail[0], tail[1], tail[2]];
+            for at in BLOCK_PLACES {
+                let stream = in_a_block(&window, at);
+                for config in [CONFIGS[0], CONFIGS[2]] {
+                    check_whole(config, &stream, &mut out, &format!("at {at}"));
+                }
             }
         }
     });
