@@ -246,21 +246,27 @@ fn upper_block_with<
     let mut covers_three = [0u8; REACH + BLOCK]; // a 4-byte lead
     let mut flips = [0u8; REACH + BLOCK];
     let mut adds = [0u8; REACH + BLOCK];
+    // Arrays a group leaves at zero are neither written nor read.
+    let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC;
     for k in 0..BLOCK {
         let e = REACH + k;
         let (b, n1, n2, n3) = (window[e], window[e + 1], window[e + 2], window[e + 3]);
-        let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC>(b, n1);
-        let two = known & is_cont(n1);
-        let (mut three, mut four) = (0, 0);
-        if WIDE {
-            three = caseless_three_byte(b, n1) & is_cont(n1) & is_cont(n2);
-            four = caseless_four_byte(b, n1) & is_cont(n1) & is_cont(n2) & is_cont(n3);
+        let mut start = 0;
+        if two_byte_rules {
+            let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC>(b, n1);
+            let two = known & is_cont(n1);
+            start = two;
+            flips[e] = two & flip;
+            adds[e] = two & add;
         }
-        starts[e] = two | three | four;
-        covers_two[e] = three | four;
-        covers_three[e] = four;
-        flips[e] = two & flip;
-        adds[e] = two & add;
+        if WIDE {
+            let three = caseless_three_byte(b, n1) & is_cont(n1) & is_cont(n2);
+            let four = caseless_four_byte(b, n1) & is_cont(n1) & is_cont(n2) & is_cont(n3);
+            start |= three | four;
+            covers_two[e] = three | four;
+            covers_three[e] = four;
+        }
+        starts[e] = start;
     }
 
     // Pass 2, per byte: ASCII, a known lead, or a continuation byte that
@@ -269,12 +275,17 @@ fn upper_block_with<
     let mut bad = [0u8; BLOCK];
     for k in 0..BLOCK {
         let (e, b) = (REACH + k, window[REACH + k]);
-        let ascii = all(b < 0x80);
-        let covered = ascii | starts[e] | starts[e - 1] | covers_two[e - 2] | covers_three[e - 3];
+        let mut covered = all(b < 0x80) | starts[e] | starts[e - 1];
+        if WIDE {
+            covered |= covers_two[e - 2] | covers_three[e - 3];
+        }
         bad[k] = !covered;
         // a..z lose bit 5; a lead flips, the byte after it adds.
-        let ascii_upper = b ^ (all(b.wrapping_sub(b'a') < 26) & 0x20);
-        upper[k] = (ascii_upper ^ flips[e]).wrapping_add(adds[e - 1]);
+        let mut out = b ^ (all(b.wrapping_sub(b'a') < 26) & 0x20);
+        if two_byte_rules {
+            out = (out ^ flips[e]).wrapping_add(adds[e - 1]);
+        }
+        upper[k] = out;
     }
     (upper, first_bad(&bad))
 }
