@@ -64,9 +64,18 @@ fn atom() -> impl Strategy<Value = Vec<u8>> {
         4 => proptest::collection::vec(0x20u8..0x7F, 1..12),
         // Long runs, all ASCII values: the word and 64-byte block paths.
         1 => proptest::collection::vec(0u8..0x80, 60..300),
-        // Western European text: the 64-byte Latin-1 block path.
+        // Text in the scripts of the 64-byte block path: ASCII, Latin-1 and
+        // Extended-A, Greek, Cyrillic, CJK, emoji, and the characters it
+        // leaves to the run loops (`ı ŉ ſ ΐ ΰ`, Cyrillic past U+047F).
         1 => proptest::collection::vec(
-            prop_oneof![0u32..0x80, 0xC0u32..0x100].prop_map(|c| char::from_u32(c).unwrap()),
+            prop_oneof![
+                0u32..0x80,
+                0xC0u32..0x180,
+                0x370u32..0x500,
+                0x4E00u32..0x4E40,
+                0x1F600u32..0x1F640,
+            ]
+            .prop_filter_map("a scalar value", char::from_u32),
             30..120,
         )
         .prop_map(|chars| chars.into_iter().collect::<std::string::String>().into_bytes()),
