@@ -24,6 +24,7 @@
 //! std by the exhaustive tests (`codec::exhaustive`), which put every
 //! scalar value and every byte pair and triple at the block's edges.
 
+use crate::case::ascii_upper;
 use crate::sink::Sink;
 
 /// Bytes per step.
@@ -77,10 +78,27 @@ fn all(b: bool) -> u8 {
     0u8.wrapping_sub(u8::from(b))
 }
 
-/// Mask of `lo <= b <= hi`.
+/// Mask of `lo <= b <= hi` (for `hi - lo < 0x7F`), as one add and one
+/// signed compare: vector units compare bytes signed in one instruction,
+/// unsigned in two.
 #[inline(always)]
 fn within(b: u8, lo: u8, hi: u8) -> u8 {
-    all(b.wrapping_sub(lo) <= hi - lo)
+    let shift = |x: u8| x.wrapping_sub(lo).wrapping_add(0x80) as i8;
+    all(shift(b) <= shift(hi))
+}
+
+/// Mask of `b < x` for a continuation byte `b`, in one instruction: as
+/// `i8`, 80..=BF are -128..=-65 in the same order. Only for masks later
+/// anded with [`is_cont`]: other bytes compare wrongly.
+#[inline(always)]
+fn below(b: u8, x: u8) -> u8 {
+    all((b as i8) < (x as i8))
+}
+
+/// Mask of `b >= x` for a continuation byte `b`, as [`below`].
+#[inline(always)]
+fn from(b: u8, x: u8) -> u8 {
+    !below(b, x)
 }
 
 /// Mask of a continuation byte (80..=BF).
@@ -123,7 +141,7 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
         known |= c4 & !at(0xB1) | c5 & !(at(0x89) | at(0xBF));
         // The pairs: the lowercase of each is the odd one before U+0138
         // and from U+014A, the even one otherwise.
-        add |= c4 & (all(cont < 0xB8) & odd | all(cont > 0xB8) & !odd)
+        add |= c4 & (below(cont, 0xB8) & odd | from(cont, 0xB9) & !odd)
             | c5 & ((within(cont, 0x81, 0x88) | within(cont, 0xB9, 0xBE)) & !odd
                 | within(cont, 0x8A, 0xB7) & odd)
             | c5 & at(0x80) & 0x3F; // ŀ → Ŀ (C4 BF)
@@ -136,19 +154,19 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
         known |= d0
             | d1
             | ce & !(at(0x90) | at(0xB0))
-            | cf & all(cont <= 0x8F)
+            | cf & below(cont, 0x90)
             | within(lead, 0xD7, 0xDF);
         add |= ce & at(0xAC) & 0xDA // ά → Ά
             | ce & within(cont, 0xAD, 0xAF) & 0xDB // έ ή ί → Έ Ή Ί
-            | ce & all(cont >= 0xB1) & 0xE0 // α..ο
-            | cf & all(cont <= 0x8B) & 0x20 // π..ϋ → Π..Ϋ (CE A0..AB)
+            | ce & from(cont, 0xB1) & 0xE0 // α..ο
+            | cf & below(cont, 0x8C) & 0x20 // π..ϋ → Π..Ϋ (CE A0..AB)
             | cf & at(0x82) & 0x01 // ς → Σ, one past
             | cf & within(cont, 0x8D, 0x8E) & 0x01 // ύ ώ → Ύ Ώ
-            | d0 & all(cont >= 0xB0) & 0xE0 // а..п
-            | d1 & all(cont <= 0x8F) & 0x20 // р..я → Р..Я (D0 A0..AF)
+            | d0 & from(cont, 0xB0) & 0xE0 // а..п
+            | d1 & below(cont, 0x90) & 0x20 // р..я → Р..Я (D0 A0..AF)
             | d1 & within(cont, 0x90, 0x9F) & 0xF0 // ѐ..џ → Ѐ..Џ (D0 80..8F)
-            | d1 & all(cont >= 0xA0) & odd; // Ѡ..ѿ pairs: -1
-        flip |= cf & all(cont <= 0x8E) & 0x01 | d1 & all(cont <= 0x9F) & 0x01;
+            | d1 & from(cont, 0xA0) & odd; // Ѡ..ѿ pairs: -1
+        flip |= cf & below(cont, 0x8F) & 0x01 | d1 & below(cont, 0xA0) & 0x01;
     }
     (known, flip, add)
 }
@@ -161,8 +179,8 @@ fn caseless_three_byte(lead: u8, second: u8) -> u8 {
     let at = |x: u8| all(second == x);
     // CJK, kana, Hangul syllables, private use.
     within(lead, 0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE)
-        | is(0xE0) & all(second >= 0xA0) // Indic scripts
-        | is(0xED) & all(second < 0xA0) // Hangul
+        | is(0xE0) & from(second, 0xA0) // Indic scripts
+        | is(0xED) & below(second, 0xA0) // Hangul
         | is(0xE2) & !(within(second, 0x85, 0x86) | at(0x93) | within(second, 0xB0, 0xB4))
         | is(0xEA) & !(within(second, 0x99, 0x9A) | within(second, 0x9C, 0x9F) | within(second, 0xAD, 0xAE))
         | is(0xEF) & !(at(0xAC) | at(0xBD))
@@ -172,9 +190,9 @@ fn caseless_three_byte(lead: u8, second: u8) -> u8 {
 /// in a range of 4096 scalars without case (emoji, CJK extensions).
 #[inline(always)]
 fn caseless_four_byte(lead: u8, second: u8) -> u8 {
-    all(lead == 0xF0) & all(second >= 0x92) & !(all(second == 0x96) | all(second == 0x9E))
+    all(lead == 0xF0) & from(second, 0x92) & !(all(second == 0x96) | all(second == 0x9E))
         | within(lead, 0xF1, 0xF3)
-        | all(lead == 0xF4) & all(second < 0x90)
+        | all(lead == 0xF4) & below(second, 0x90)
 }
 
 /// The uppercase of `block` (which starts on a character boundary) and how
@@ -193,7 +211,7 @@ fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
         groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
             | within(b, 0xC4, 0xC5) & 2
             | within(b, 0xCE, 0xDF) & 4
-            | all(b >= 0xE0) & 8;
+            | within(b, 0xE0, 0xFF) & 8;
     }
     macro_rules! by_groups {
         ($($bits:literal => $l:literal $a:literal $g:literal $w:literal,)*) => {
@@ -275,13 +293,13 @@ fn upper_block_with<
     let mut bad = [0u8; BLOCK];
     for k in 0..BLOCK {
         let (e, b) = (REACH + k, window[REACH + k]);
-        let mut covered = all(b < 0x80) | starts[e] | starts[e - 1];
+        let mut covered = all(b as i8 >= 0) | starts[e] | starts[e - 1];
         if WIDE {
             covered |= covers_two[e - 2] | covers_three[e - 3];
         }
         bad[k] = !covered;
         // a..z lose bit 5; a lead flips, the byte after it adds.
-        let mut out = b ^ (all(b.wrapping_sub(b'a') < 26) & 0x20);
+        let mut out = ascii_upper(b);
         if two_byte_rules {
             out = (out ^ flips[e]).wrapping_add(adds[e - 1]);
         }

@@ -10,9 +10,13 @@ mod tables {
 }
 
 /// `b.to_ascii_uppercase()` without a branch, so loops over it vectorise.
+///
+/// The test is a signed compare, which vector units have for bytes (an
+/// unsigned one costs two instructions): `b + 0x1F` lands `a..=z` on
+/// 0x80..=0x99, the only values below -102 as `i8`.
 #[inline(always)]
 pub(crate) const fn ascii_upper(b: u8) -> u8 {
-    b ^ (((b.wrapping_sub(b'a') < 26) as u8) << 5)
+    b ^ ((((b.wrapping_add(0x80 - b'a') as i8) < (0x80 + 26u8) as i8) as u8) << 5)
 }
 
 /// The uppercase of the 2-byte sequence `lead`, `cont` (already checked

@@ -91,8 +91,11 @@ impl<'a> Sink<'a> {
         if let Some(stop) = self.ascii_word(src, &mut n) {
             return stop;
         }
-        while let Some(block) = src[n..].first_chunk::<LONG_BLOCK>() {
-            if !self.ascii_block(block, n) {
+        // Input and output blocks side by side, bounds checked once.
+        let dst = &mut self.buf[self.len + n..self.len + src.len()];
+        let blocks = src[n..].chunks_exact(LONG_BLOCK);
+        for (block, dst) in blocks.zip(dst.chunks_exact_mut(LONG_BLOCK)) {
+            if !ascii_block::<LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
                 // Keep the block's ASCII prefix. (A free function: passing
                 // `self` to a call would pin the cursor in memory.)
                 let n = n + ascii_prefix_len(block);
@@ -138,20 +141,18 @@ impl<'a> Sink<'a> {
         *n += WORD;
         None
     }
+}
 
-    /// Stores the ASCII uppercase of `block` at output offset `at` past
-    /// `len`, and says whether the whole block was ASCII.
-    #[inline(always)]
-    fn ascii_block<const B: usize>(&mut self, block: &[u8; B], at: usize) -> bool {
-        let at = self.len + at;
-        let dst = self.buf[at..].first_chunk_mut::<B>().unwrap();
-        let mut any = 0;
-        for k in 0..B {
-            any |= block[k];
-            dst[k].write(ascii_upper(block[k]));
-        }
-        any < 0x80
+/// Stores the ASCII uppercase of `block` in `dst`, and says whether the
+/// whole block was ASCII.
+#[inline(always)]
+fn ascii_block<const B: usize>(block: &[u8; B], dst: &mut [MaybeUninit<u8>; B]) -> bool {
+    let mut any = 0;
+    for k in 0..B {
+        any |= block[k];
+        dst[k].write(ascii_upper(block[k]));
     }
+    any < 0x80
 }
 
 /// How many bytes of `block` come before its first non-ASCII byte.
