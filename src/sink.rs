@@ -17,10 +17,12 @@ use crate::case::ascii_upper;
 /// Bytes uppercased per step in the ASCII fast path: one word for the short
 /// runs of mixed text, then long (vectorised) blocks for long runs.
 const WORD: usize = 8;
-const LONG_BLOCK: usize = 64;
+const LONG_BLOCK: usize = 128;
 
-/// Scratch room past the output bound for whole-block and whole-word stores.
-const SLACK: usize = LONG_BLOCK;
+/// Scratch room past the output bound for the fixed-size stores of
+/// [`Sink::push_array`] (up to a whole block of the block path) and of
+/// ASCII words.
+const SLACK: usize = 64;
 
 /// An append-only cursor over reserved, uninitialised memory.
 pub(crate) struct Sink<'a> {
