@@ -95,10 +95,11 @@ fn below(b: u8, x: u8) -> u8 {
     all((b as i8) < (x as i8))
 }
 
-/// Mask of `b >= x` for a continuation byte `b`, as [`below`].
+/// Mask of `b >= x` for a continuation byte `b` and `x` past 0x80, as
+/// [`below`] (a compare with `x - 1`, so there is no NOT to pay for).
 #[inline(always)]
 fn from(b: u8, x: u8) -> u8 {
-    !below(b, x)
+    all((b as i8) > (x.wrapping_sub(1) as i8))
 }
 
 /// Mask of a continuation byte (80..=BF).
@@ -128,12 +129,11 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
         let (c2, c3) = (is(0xC2), is(0xC3));
         known |= c2 | c3 | is(0xCB) | is(0xCC);
         add |= c2 & at(0xB5) & 0xE7 // µ → Μ (CE 9C)
-            | c3 & at(0x9F) & 0xB4 // ß → SS
-            | c3 & within(cont, 0xA0, 0xBE) & !at(0xB7) & 0xE0 // à..þ, not ÷
-            | c3 & at(0xBF) & 0xF9; // ÿ → Ÿ (C5 B8)
+            | c3 & (at(0x9F) & 0xB4 // ß → SS
+                | within(cont, 0xA0, 0xBE) & !at(0xB7) & 0xE0 // à..þ, not ÷
+                | at(0xBF) & 0xF9); // ÿ → Ÿ (C5 B8)
         flip |= c2 & at(0xB5) & (0xC2 ^ 0xCE)
-            | c3 & at(0x9F) & (0xC3 ^ b'S')
-            | c3 & at(0xBF) & (0xC3 ^ 0xC5);
+            | c3 & (at(0x9F) & (0xC3 ^ b'S') | at(0xBF) & (0xC3 ^ 0xC5));
     }
     if EXT_A {
         let (c4, c5) = (is(0xC4), is(0xC5));
@@ -156,16 +156,18 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
             | ce & !(at(0x90) | at(0xB0))
             | cf & below(cont, 0x90)
             | within(lead, 0xD7, 0xDF);
-        add |= ce & at(0xAC) & 0xDA // ά → Ά
-            | ce & within(cont, 0xAD, 0xAF) & 0xDB // έ ή ί → Έ Ή Ί
-            | ce & from(cont, 0xB1) & 0xE0 // α..ο
-            | cf & below(cont, 0x8C) & 0x20 // π..ϋ → Π..Ϋ (CE A0..AB)
-            | cf & at(0x82) & 0x01 // ς → Σ, one past
-            | cf & within(cont, 0x8D, 0x8E) & 0x01 // ύ ώ → Ύ Ώ
+        add |= ce
+            & (at(0xAC) & 0xDA // ά → Ά
+                | within(cont, 0xAD, 0xAF) & 0xDB // έ ή ί → Έ Ή Ί
+                | from(cont, 0xB1) & 0xE0) // α..ο
+            | cf & (below(cont, 0x8C) & 0x20 // π..ϋ → Π..Ϋ (CE A0..AB)
+                | (at(0x82) // ς → Σ, one past
+                    | within(cont, 0x8D, 0x8E)) // ύ ώ → Ύ Ώ
+                    & 0x01)
             | d0 & from(cont, 0xB0) & 0xE0 // а..п
-            | d1 & below(cont, 0x90) & 0x20 // р..я → Р..Я (D0 A0..AF)
-            | d1 & within(cont, 0x90, 0x9F) & 0xF0 // ѐ..џ → Ѐ..Џ (D0 80..8F)
-            | d1 & from(cont, 0xA0) & odd; // Ѡ..ѿ pairs: -1
+            | d1 & (below(cont, 0x90) & 0x20 // р..я → Р..Я (D0 A0..AF)
+                | within(cont, 0x90, 0x9F) & 0xF0 // ѐ..џ → Ѐ..Џ (D0 80..8F)
+                | from(cont, 0xA0) & odd); // Ѡ..ѿ pairs: -1
         flip |= cf & below(cont, 0x8F) & 0x01 | d1 & below(cont, 0xA0) & 0x01;
     }
     (known, flip, add)
