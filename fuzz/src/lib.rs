@@ -18,10 +18,10 @@ pub mod seeds;
 /// U+FFFD REPLACEMENT CHARACTER as UTF-8.
 const REPLACEMENT: &str = "\u{FFFD}";
 
-/// The codec's internal piece size (`PIECE` in `src/codec.rs`, 8 KiB). A
+/// The codec's internal piece size (`PIECE` in `src/codec.rs`, 32 KiB). A
 /// `feed` longer than this is processed piece by piece; with libFuzzer's
 /// default 4 KiB input limit only [`CodecInput::lead_in`] reaches it.
-pub const CODEC_PIECE: usize = 8 * 1024;
+pub const CODEC_PIECE: usize = 32 * 1024;
 
 // ---------------------------------------------------------------------------
 // Inputs
@@ -82,8 +82,8 @@ pub struct CodecInput<'a> {
     /// The codec configuration.
     pub config: ConfigChoice,
     /// `0..=247`: nothing. `248..=255`: prefix the stream with
-    /// `CODEC_PIECE - 4 + (lead_in - 248)` bytes of `a` (8188 to 8195), fed
-    /// as part of the first chunk, so that the codec's internal 8 KiB piece
+    /// `CODEC_PIECE - 4 + (lead_in - 248)` bytes of `a` (32764 to 32771), fed
+    /// as part of the first chunk, so that the codec's internal 32 KiB piece
     /// boundary falls on or next to the stream's first sequence. Rare on
     /// purpose: such inputs cost a hundred small ones.
     pub lead_in: u8,

@@ -168,8 +168,8 @@ pub fn codec_seeds() -> Vec<Seed> {
         chunks_b: vec![],
         stream: b"hello \xC3\x9F `az{ \xFF\xE2\x82 world~".to_vec(),
     });
-    // ß straddling the codec's internal 8 KiB piece boundary: 8191 bytes of
-    // lead-in (lead_in 251), then ß, fed in one chunk of 8201 bytes.
+    // ß straddling the codec's internal 32 KiB piece boundary: 32767 bytes
+    // of lead-in (lead_in 251), then ß, fed in one chunk of 32777 bytes.
     for (policy_name, invalid) in policies {
         seeds.push(Seed {
             name: format!("piece-boundary-{policy_name}"),

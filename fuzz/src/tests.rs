@@ -242,7 +242,7 @@ fn piece_boundary_seeds_straddle_the_boundary() {
         let s = input.full_stream();
         let first = cut(&s, input.lead_in_len(), &input.chunks_a)[0];
         assert!(first.len() > CODEC_PIECE);
-        // ß (C3 9F) sits on bytes 8191 and 8192 of that single feed.
+        // ß (C3 9F) sits on bytes 32767 and 32768 of that single feed.
         assert_eq!(&first[CODEC_PIECE - 1..CODEC_PIECE + 1], "ß".as_bytes());
     }
 }
