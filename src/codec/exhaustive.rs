@@ -45,10 +45,19 @@ fn par(n: u32, f: impl Fn(u32) + Sync) {
     });
 }
 
+/// Runs `f` on every Unicode scalar value, on two threads.
+fn every_char(f: impl Fn(char) + Sync) {
+    par(0x11_0000, |cp| {
+        if let Some(c) = char::from_u32(cp) {
+            f(c)
+        }
+    });
+}
+
 #[test]
 fn every_scalar_value_at_every_split() {
-    par(0x11_0000, |cp| {
-        let Some(c) = char::from_u32(cp) else { return };
+    every_char(|c| {
+        let cp = u32::from(c);
         let mut out = BytesMut::new();
         // The character twice then an ASCII byte: whole, the fast paths
         // see it with the bytes after it in view (2-byte pairs, 3-byte
@@ -165,8 +174,8 @@ fn in_a_block(bytes: &[u8], at: usize) -> Vec<u8> {
 /// rules (and which characters it must not take) against std.
 #[test]
 fn every_scalar_value_in_a_block() {
-    par(0x11_0000, |cp| {
-        let Some(c) = char::from_u32(cp) else { return };
+    every_char(|c| {
+        let cp = u32::from(c);
         let mut out = BytesMut::new();
         let mut buf = [0u8; 4];
         let encoded = c.encode_utf8(&mut buf).as_bytes();
