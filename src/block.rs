@@ -24,6 +24,9 @@
 //! std by the exhaustive tests (`codec::exhaustive`), which put every
 //! scalar value and every byte pair and triple at the block's edges.
 
+#[cfg(test)]
+mod tests;
+
 use crate::case::ascii_upper;
 use crate::sink::Sink;
 
