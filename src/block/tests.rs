@@ -11,12 +11,14 @@ use bytes::BytesMut;
 use super::block_run;
 use crate::sink::with_sink;
 
-/// Text in every script the block path claims (the bench corpora, plus
-/// `µ ÿ`, Cyrillic pairs, Latin Extended-A, Hebrew and Arabic, and the
-/// other caseless 3- and 4-byte ranges: Indic, Yi, private use, fullwidth
-/// punctuation, CJK Extension B, tags).
-const KNOWN: [&str; 6] = [
+/// Text in every script the block path claims: the bench corpora, plus
+/// `µ ÿ`, combining marks and spacing modifiers, Cyrillic pairs, Latin
+/// Extended-A, Hebrew and Arabic, and the other caseless 3- and 4-byte
+/// ranges (Indic, Yi, private use, fullwidth punctuation, CJK Extension B,
+/// tags).
+const KNOWN: [&str; 7] = [
     "Voilà l'été à Noël: déjà vu, café crème. Straße, Größe, Übermaß. Señor, año, µ ÿ.\n",
+    "Combining: cafe\u{301} nai\u{308}ve, modifiers: ˈstress ˆ ˜.\n",
     "Съешь же ещё этих мягких французских булок ѐ ѡ. Ξεσκεπάζω την ψυχοφθόρα βδελυγμία.\n",
     "日本語のテキストは大文字がありません。中文文本没有大小写。한국어 텍스트도 마찬가지입니다.\n",
     "ok 😀🎉👍🏽 fine 🚀✨ ünïcödé 🧪🔥 done 🙂\n",
