@@ -22,7 +22,8 @@
 //! neighbours each side, written with byte masks rather than branches, a
 //! rule the compiler turns into vector code. Every rule is checked against
 //! std by the exhaustive tests (`codec::exhaustive`), which put every
-//! scalar value and every byte pair and triple at the block's edges.
+//! scalar value, every byte pair and every class of 4-byte window at the
+//! block's edges.
 
 #[cfg(test)]
 mod tests;

@@ -297,9 +297,10 @@ impl Codec {
             self.held_len = 0;
         }
 
-        // ASCII goes a word or a vector block at a time, every other
-        // character in one step of a few compares, at most one table lookup
-        // and one fixed-size store (into the sink's slack): no
+        // ASCII goes a word or a vector block at a time, most other text a
+        // 64-byte vector block at a time (`block.rs`), and what that leaves
+        // one character per step of a few compares, at most one table
+        // lookup and one fixed-size store (into the sink's slack): no
         // variable-length copies, so no `memcpy` calls in the hot loop.
         let mut block_rest_until = 0;
         while i < input.len() {

@@ -62,7 +62,7 @@ const BAD: &[&[u8]] = &[
 fn atom() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => proptest::collection::vec(0x20u8..0x7F, 1..12),
-        // Long runs, all ASCII values: the word and 64-byte block paths.
+        // Long runs, all ASCII values: the word and 128-byte block paths.
         1 => proptest::collection::vec(0u8..0x80, 60..300),
         // Text in the scripts of the 64-byte block path: ASCII, Latin-1 and
         // Extended-A, Greek, Cyrillic, CJK, emoji, and the characters it

@@ -109,11 +109,14 @@ fn ascii_mode_is_python_bytes_upper() {
 
 #[test]
 fn ascii_runs_of_every_length_in_unicode_mode() {
-    // The ASCII fast path works a word and then 64-byte blocks at a time:
-    // runs of every length up to several blocks, at every alignment after a
-    // multi-byte character, ended every way, with all 128 ASCII values.
+    // The ASCII fast path works a word and then 128-byte blocks at a time:
+    // runs of every length up to two blocks, at every output alignment
+    // after a multi-byte character, ended every way, with all 128 ASCII
+    // values. After `é`, `日` or `😀` the block path takes the ASCII too;
+    // after `ı ΐ ﬃ 𐐨`, which it leaves to the run loops (and which
+    // uppercase to 1, 6, 3 and 4 bytes), the ASCII fast path does.
     let ascii: Vec<u8> = (0..300u32).map(|k| (k * 37 % 128) as u8).collect();
-    for lead in ["", "é", "日", "😀"] {
+    for lead in ["", "é", "日", "😀", "ı", "ΐ", "ﬃ", "𐐨"] {
         for len in 0..=ascii.len() {
             for tail in [&b""[..], "ß".as_bytes(), b"\xFF", b"\xE2\x82"] {
                 let stream = [lead.as_bytes(), &ascii[..len], tail].concat();
