@@ -37,7 +37,7 @@ export CARGO_TERM_COLOR=never
 command -v python3 >/dev/null || { echo "compare.sh needs python3" >&2; exit 1; }
 
 echo "building release binaries..." >&2
-cargo build --release --quiet --bin upcase --example echo
+cargo build --release --quiet -p upcase-cli --bin upcase --example echo
 UPCASE=$CARGO_TARGET_DIR/release/upcase
 ECHO=$CARGO_TARGET_DIR/release/examples/echo
 

@@ -1,7 +1,8 @@
-//! Shared pieces of upcase's fuzz targets: the fuzzer-chosen inputs, an
-//! oracle built only on `std` (independent of the codec), and [`Checked`], a
+//! Shared pieces of upcase's fuzz targets: the fuzzer-chosen inputs and
+//! [`Checked`], a
 //! [`Codec`] wrapper that checks the crate's documented contract after every
-//! call and panics with a readable report on the first deviation.
+//! call against the core's std-only oracle (`upcase::oracle`, independent
+//! of the codec) and panics with a readable report on the first deviation.
 //!
 //! The targets in `fuzz_targets/` are thin: `codec` drives two chunkings of
 //! one stream and compares them with [`one_shot`]; `codec_ops` drives one
@@ -11,17 +12,18 @@ use std::fmt::{self, Write as _};
 
 use arbitrary::Arbitrary;
 use bytes::BytesMut;
+use upcase::oracle::{
+    diff, max_output_len as documented_max_output_len, step, uppercase as one_shot,
+    Expected as ExpectedError, Lit, Step,
+};
 use upcase::{Casing, Codec, CodecError, Config, InvalidUtf8};
 
 pub mod seeds;
 
-/// U+FFFD REPLACEMENT CHARACTER as UTF-8.
-const REPLACEMENT: &str = "\u{FFFD}";
-
-/// The codec's internal piece size (`PIECE` in `src/codec.rs`, 32 KiB). A
-/// `feed` longer than this is processed piece by piece; with libFuzzer's
-/// default 4 KiB input limit only [`CodecInput::lead_in`] reaches it.
-pub const CODEC_PIECE: usize = 32 * 1024;
+/// The codec's piece size ([`Codec::PIECE_LEN`]). A `feed` longer than this
+/// is processed piece by piece; with libFuzzer's default 4 KiB input limit
+/// only [`CodecInput::lead_in`] reaches it.
+pub const CODEC_PIECE: usize = Codec::PIECE_LEN;
 
 // ---------------------------------------------------------------------------
 // Inputs
@@ -204,182 +206,8 @@ pub struct OpsInput<'a> {
 }
 
 // ---------------------------------------------------------------------------
-// The oracle (std only)
-// ---------------------------------------------------------------------------
-
-/// An error as the contract describes it, comparable without the codec's
-/// private constructors.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ExpectedError {
-    /// `CodecError::InvalidUtf8 { offset, sequence }`.
-    Invalid {
-        /// Stream offset of the first offending byte.
-        offset: u64,
-        /// `sequence.as_bytes()`.
-        sequence: Vec<u8>,
-    },
-    /// `CodecError::TruncatedUtf8 { offset, sequence }`.
-    Truncated {
-        /// Stream offset of the cut-off sequence.
-        offset: u64,
-        /// `sequence.as_bytes()`.
-        sequence: Vec<u8>,
-    },
-    /// `CodecError::FedAfterFinish`.
-    FedAfterFinish,
-}
-
-/// Like the codec's own `Debug`, sequences in hex: `Invalid { offset: 3, sequence: b"\xe2\x82" }`.
-impl fmt::Debug for ExpectedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Invalid { offset, sequence } => f
-                .debug_struct("Invalid")
-                .field("offset", offset)
-                .field("sequence", &Lit(sequence))
-                .finish(),
-            Self::Truncated { offset, sequence } => f
-                .debug_struct("Truncated")
-                .field("offset", offset)
-                .field("sequence", &Lit(sequence))
-                .finish(),
-            Self::FedAfterFinish => f.write_str("FedAfterFinish"),
-        }
-    }
-}
-
-impl ExpectedError {
-    /// Reads a codec error into the comparable form.
-    pub fn of(err: &CodecError) -> Self {
-        match err {
-            CodecError::InvalidUtf8 { offset, sequence } => Self::Invalid {
-                offset: *offset,
-                sequence: sequence.as_bytes().to_vec(),
-            },
-            CodecError::TruncatedUtf8 { offset, sequence } => Self::Truncated {
-                offset: *offset,
-                sequence: sequence.as_bytes().to_vec(),
-            },
-            CodecError::FedAfterFinish => Self::FedAfterFinish,
-            other => panic!("CodecError variant the fuzz oracle does not know: {other:?}"),
-        }
-    }
-}
-
-/// The one-shot oracle from the crate docs: the whole output and result of
-/// feeding all of `s` and finishing, computed with std alone.
-pub fn one_shot(config: Config, s: &[u8]) -> (Vec<u8>, Result<(), ExpectedError>) {
-    if config.casing == Casing::Ascii {
-        return (s.to_ascii_uppercase(), Ok(()));
-    }
-    match config.invalid {
-        InvalidUtf8::PassThrough => {
-            let mut out = Vec::new();
-            for chunk in s.utf8_chunks() {
-                out.extend_from_slice(chunk.valid().to_uppercase().as_bytes());
-                out.extend_from_slice(chunk.invalid());
-            }
-            (out, Ok(()))
-        }
-        InvalidUtf8::Replace => (
-            String::from_utf8_lossy(s).to_uppercase().into_bytes(),
-            Ok(()),
-        ),
-        InvalidUtf8::Reject => match std::str::from_utf8(s) {
-            Ok(all) => (all.to_uppercase().into_bytes(), Ok(())),
-            Err(e) => {
-                let v = e.valid_up_to();
-                let out = upper_valid(&s[..v]);
-                let offset = v as u64;
-                let err = match e.error_len() {
-                    Some(len) => ExpectedError::Invalid {
-                        offset,
-                        sequence: s[v..v + len].to_vec(),
-                    },
-                    None => ExpectedError::Truncated {
-                        offset,
-                        sequence: s[v..].to_vec(),
-                    },
-                };
-                (out, Err(err))
-            }
-        },
-    }
-}
-
-fn upper_valid(bytes: &[u8]) -> Vec<u8> {
-    std::str::from_utf8(bytes)
-        .expect("valid by construction")
-        .to_uppercase()
-        .into_bytes()
-}
-
-/// What the codec must do with the undecided part of its stream.
-#[derive(Debug, Default)]
-struct Step {
-    /// Exactly the bytes to append.
-    out: Vec<u8>,
-    /// How many bytes of the segment become decided (the rest is held).
-    consumed: usize,
-    /// The error to return, if any.
-    error: Option<ExpectedError>,
-}
-
-/// The incremental oracle: `seg` is everything fed since the codec's last
-/// sequence boundary (`base` is its stream offset). Before the end of the
-/// stream an incomplete well-formed tail must be held, nothing else; at the
-/// end it is treated like the policy says. Built on `str::from_utf8`, whose
-/// `error_len` is `None` exactly for a cut-off well-formed prefix.
-fn step(policy: InvalidUtf8, seg: &[u8], base: u64, end_of_stream: bool) -> Step {
-    let mut st = Step::default();
-    let mut rest = seg;
-    loop {
-        let e = match std::str::from_utf8(rest) {
-            Ok(valid) => {
-                st.out.extend_from_slice(valid.to_uppercase().as_bytes());
-                st.consumed += rest.len();
-                return st;
-            }
-            Err(e) => e,
-        };
-        let v = e.valid_up_to();
-        st.out.extend_from_slice(&upper_valid(&rest[..v]));
-        st.consumed += v;
-        let bad = match e.error_len() {
-            Some(len) => &rest[v..v + len],
-            None if end_of_stream => &rest[v..],
-            None => return st, // held: at most 3 bytes, std guarantees
-        };
-        match policy {
-            InvalidUtf8::PassThrough => st.out.extend_from_slice(bad),
-            InvalidUtf8::Replace => st.out.extend_from_slice(REPLACEMENT.as_bytes()),
-            _ => {
-                let offset = base + st.consumed as u64;
-                let sequence = bad.to_vec();
-                st.error = Some(match e.error_len() {
-                    Some(_) => ExpectedError::Invalid { offset, sequence },
-                    None => ExpectedError::Truncated { offset, sequence },
-                });
-                return st;
-            }
-        }
-        st.consumed += bad.len();
-        rest = &rest[v + bad.len()..];
-    }
-}
-
-// ---------------------------------------------------------------------------
 // The checked codec
 // ---------------------------------------------------------------------------
-
-/// `Codec::max_output_len` as its docs define it: `3 * (n + 3)` under
-/// Unicode, `n` under Ascii, saturating.
-pub fn documented_max_output_len(config: Config, input_len: usize) -> usize {
-    match config.casing {
-        Casing::Ascii => input_len,
-        Casing::Unicode => input_len.saturating_add(3).saturating_mul(3),
-    }
-}
 
 /// The last bytes of an output buffer before a call, which it must not touch.
 struct Guard {
@@ -851,54 +679,6 @@ fn with_out(which: OutBuf, shared: &mut BytesMut, f: impl FnOnce(&mut BytesMut))
             );
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Reporting
-// ---------------------------------------------------------------------------
-
-/// Bytes shown as a Rust byte-string literal, shortened past 512 bytes.
-pub struct Lit<'a>(pub &'a [u8]);
-
-impl fmt::Display for Lit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const MAX: usize = 512;
-        let b = self.0;
-        if b.len() <= MAX {
-            return write!(f, "b\"{}\"", b.escape_ascii());
-        }
-        write!(
-            f,
-            "b\"{}\" ... ({} bytes) ... b\"{}\"",
-            b[..MAX / 2].escape_ascii(),
-            b.len() - MAX,
-            b[b.len() - MAX / 2..].escape_ascii()
-        )
-    }
-}
-
-impl fmt::Debug for Lit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// A short diff: lengths, the first differing offset, and both sides around it.
-pub fn diff(expected: &[u8], actual: &[u8]) -> String {
-    let at = expected
-        .iter()
-        .zip(actual)
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.len().min(actual.len()));
-    let from = at.saturating_sub(16);
-    let window = |b: &[u8]| Lit(&b[from.min(b.len())..(at + 24).min(b.len())]).to_string();
-    format!(
-        "  expected {} bytes, got {}; first difference at output offset {at}\n  expected[{from}..]: {}\n  actual  [{from}..]: {}",
-        expected.len(),
-        actual.len(),
-        window(expected),
-        window(actual)
-    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,474 @@
+//! One client connection: read → `Codec::feed` → write everything → read
+//! again, until the client half-closes, fails or goes quiet. Before that,
+//! the PROXY header (with `--proxy-protocol`) and the per-address limit.
+//!
+//! Output is drained before the next read, so a client that never reads
+//! makes the server hold at most one read's worth of output (≤ 3 × 32 KiB),
+//! and TCP flow control pushes back on the client.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use super::metrics::Utf8Tally;
+use super::per_ip::PerIpLimit;
+use super::proxy_header;
+use super::summary::{CloseReason, Stats};
+use super::ServerConfig;
+use upcase::proxy::ProxyHeader;
+use upcase::{Casing, Codec, CodecError, InvalidUtf8};
+
+/// Bytes taken from the socket per read. 32 KiB keeps a bulk stream's
+/// `recv`/`send` count near an echo server's 64 KiB reads (8 KiB made 5–8
+/// times as many calls) while one buffer per worker stays in L2.
+const READ_BUF_LEN: usize = 32 * 1024;
+
+/// After a reject, how long we keep discarding the client's input so that
+/// closing does not reset the connection and destroy the prefix we sent.
+const LINGER: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// The read buffer, one per worker thread. A read and the `feed` of what
+    /// it got never cross an `.await`, so connections can share it, and an
+    /// idle connection holds no read buffer at all.
+    pub(super) static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUF_LEN].into_boxed_slice());
+}
+
+/// A connection's accounting, moved into its task. Dropping it records the
+/// close, so a connection aborted at the drain timeout (or whose task
+/// panicked) is still counted and logged, and releases its slot.
+pub(super) struct Tracker {
+    /// The client: the socket's peer, or the address its PROXY header named.
+    peer: SocketAddr,
+    /// The proxy's address, when a PROXY header named the client.
+    via: Via,
+    started: std::time::Instant,
+    bytes_in: u64,
+    bytes_out: u64,
+    reason: Option<CloseReason>,
+    /// Counts ill-formed UTF-8 for the metrics (only when they are on).
+    tally: Option<Utf8Tally>,
+    stats: Arc<Stats>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// ` via ADDR` in log lines of proxied connections, nothing otherwise.
+#[derive(Debug, Clone, Copy)]
+struct Via(Option<SocketAddr>);
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(proxy) => write!(f, " via {proxy}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Tracker {
+    pub(super) fn new(peer: SocketAddr, stats: Arc<Stats>, permit: OwnedSemaphorePermit) -> Self {
+        stats.accepted();
+        Self {
+            peer,
+            via: Via(None),
+            started: std::time::Instant::now(),
+            bytes_in: 0,
+            bytes_out: 0,
+            reason: None,
+            tally: None,
+            stats,
+            _permit: permit,
+        }
+    }
+
+    /// Takes the client address from a PROXY header, if it names one.
+    fn proxied(&mut self, header: &ProxyHeader) {
+        let proxy = self.peer;
+        let version = header.version();
+        match header.source() {
+            Some(client) => {
+                info!(%client, %proxy, "PROXY {version:?} header: client {client} via {proxy}");
+                self.peer = client;
+                self.via = Via(Some(proxy));
+            }
+            None => debug!(
+                peer = %proxy,
+                "PROXY {version:?} header names no TCP client ({:?}, {:?}): using the socket's peer",
+                header.command(),
+                header.addresses()
+            ),
+        }
+    }
+
+    /// Counts `bytes` fed to the codec with `result`.
+    fn fed(&mut self, bytes: &[u8], result: &Result<(), CodecError>) {
+        self.bytes_in += bytes.len() as u64;
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.bytes_in(bytes.len());
+            let invalid = match (&mut self.tally, result) {
+                (_, Err(CodecError::InvalidUtf8 { .. })) => 1,
+                (Some(tally), _) => tally.feed(bytes),
+                (None, _) => 0,
+            };
+            metrics.invalid_utf8(invalid);
+        }
+    }
+
+    /// Counts the end of the stream, `finish` having returned `result`.
+    fn finished(&mut self, result: &Result<(), CodecError>) {
+        if let Some(metrics) = self.stats.metrics() {
+            let invalid = match (&mut self.tally, result) {
+                (_, Err(CodecError::TruncatedUtf8 { .. })) => 1,
+                (Some(tally), _) => tally.finish(),
+                (None, _) => 0,
+            };
+            metrics.invalid_utf8(invalid);
+        }
+    }
+
+    fn sent(&mut self, n: usize) {
+        self.bytes_out += n as u64;
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.bytes_out(n);
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        let reason = self.reason.take().unwrap_or(if std::thread::panicking() {
+            CloseReason::Panicked
+        } else {
+            CloseReason::Aborted
+        });
+        self.stats.closed(&reason, self.bytes_in, self.bytes_out);
+        if let Some(metrics) = self.stats.metrics() {
+            metrics.closed(&reason, self.started.elapsed().as_secs_f64());
+        }
+        let (peer, via, bytes_in, bytes_out) = (self.peer, self.via, self.bytes_in, self.bytes_out);
+        match reason {
+            CloseReason::Reset(_) => {
+                debug!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
+            }
+            CloseReason::Io(_) | CloseReason::ProxyHeader(_) => {
+                warn!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
+            }
+            CloseReason::Panicked => {
+                error!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
+            }
+            _ => info!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}"),
+        }
+    }
+}
+
+/// Serves one accepted connection to its end: the PROXY header if
+/// required, the per-address limit if any, then the uppercasing loop.
+pub(super) async fn serve(
+    mut stream: TcpStream,
+    mut tracker: Tracker,
+    config: Arc<ServerConfig>,
+    per_ip: Option<Arc<PerIpLimit>>,
+) {
+    // Replies are written as soon as they exist; don't let Nagle hold them.
+    if let Err(err) = stream.set_nodelay(true) {
+        debug!(peer = %tracker.peer, "cannot set TCP_NODELAY: {err}");
+    }
+    if tracker.stats.metrics().is_some()
+        && config.codec.casing == Casing::Unicode
+        && config.codec.invalid != InvalidUtf8::Reject
+    {
+        tracker.tally = Some(Utf8Tally::default());
+    }
+
+    // Bytes that arrived in the same read as the PROXY header.
+    let mut payload = Vec::new();
+    if config.proxy_protocol {
+        match proxy_header::read(&stream, config.proxy_header_timeout).await {
+            Ok(received) => {
+                tracker.proxied(&received.header);
+                payload = received.payload;
+            }
+            Err(reason) => {
+                tracker.reason = Some(reason);
+                return;
+            }
+        }
+    }
+
+    // Held until the connection ends, then frees the address's slot.
+    let _slot = match &per_ip {
+        None => None,
+        Some(limit) => match limit.try_acquire(tracker.peer.ip()) {
+            Some(slot) => Some(slot),
+            None => {
+                debug!(
+                    peer = %tracker.peer,
+                    "{} already has {} connection(s) open: closing",
+                    tracker.peer.ip(),
+                    limit.max()
+                );
+                tracker.reason = Some(CloseReason::OverIpLimit);
+                return;
+            }
+        },
+    };
+
+    let reason = drive(&mut stream, &mut tracker, &config, payload).await;
+    tracker.reason = Some(reason);
+}
+
+/// What one read came to.
+enum Read {
+    /// Bytes were read and fed; the codec's verdict.
+    Fed(Result<(), CodecError>),
+    /// The client half-closed.
+    Eof,
+    /// The read failed.
+    Failed(io::Error),
+}
+
+/// The connection loop; returns why it ended. `payload` is what came
+/// after the PROXY header in its read: fed before anything else.
+async fn drive(
+    stream: &mut TcpStream,
+    tracker: &mut Tracker,
+    config: &ServerConfig,
+    payload: Vec<u8>,
+) -> CloseReason {
+    let mut codec = Codec::new(config.codec);
+    let mut out = BytesMut::new();
+    if !payload.is_empty() {
+        let result = codec.feed(&payload, &mut out);
+        tracker.fed(&payload, &result);
+        drop(payload);
+        if let Some(reason) = deliver(stream, &mut out, tracker, config, result).await {
+            return reason;
+        }
+    }
+    let mut idle = IdleTimer::new(config.idle_timeout);
+    loop {
+        let read = next_read(stream, &mut codec, &mut out, tracker);
+        let Some(read) = idle.bound(read).await else {
+            // Nothing unread, so this is an orderly FIN, not a reset.
+            let _ = stream.shutdown().await;
+            return CloseReason::IdleTimeout;
+        };
+        match read {
+            Read::Fed(result) => {
+                if let Some(reason) = deliver(stream, &mut out, tracker, config, result).await {
+                    return reason;
+                }
+            }
+            Read::Eof => {
+                let result = codec.finish(&mut out);
+                tracker.finished(&result);
+                if let Err(reason) = write_out(stream, &mut out, tracker, config.idle_timeout).await
+                {
+                    return reason;
+                }
+                if let Err(err) = stream.shutdown().await {
+                    return CloseReason::io(err);
+                }
+                return match result {
+                    Ok(()) => CloseReason::Completed,
+                    Err(err) => CloseReason::Rejected(err),
+                };
+            }
+            Read::Failed(err) => return CloseReason::io(err),
+        }
+    }
+}
+
+/// Sends what one feed produced; after a codec error, closes the way a
+/// reject does. `Some` if the connection is over.
+async fn deliver(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    tracker: &mut Tracker,
+    config: &ServerConfig,
+    result: Result<(), CodecError>,
+) -> Option<CloseReason> {
+    // Under reject, `out` holds the valid prefix: send it first.
+    if let Err(reason) = write_out(stream, out, tracker, config.idle_timeout).await {
+        return Some(reason);
+    }
+    if let Err(err) = result {
+        linger(stream).await;
+        return Some(CloseReason::Rejected(err));
+    }
+    None
+}
+
+/// Waits for the next read, feeds it to the codec and says what it came to.
+///
+/// Reads through `AsyncRead::poll_read`, which treats a short read as having
+/// drained the socket and waits for readiness instead of trying `recv` again:
+/// one `recv` per request in request/response traffic, where `try_read`
+/// made a second one that only returned `EAGAIN`. Tokio's cooperative budget
+/// applies to `poll_read`, so a client streaming flat out cannot starve
+/// the other connections on its worker.
+fn next_read<'a>(
+    stream: &'a mut TcpStream,
+    codec: &'a mut Codec,
+    out: &'a mut BytesMut,
+    tracker: &'a mut Tracker,
+) -> impl Future<Output = Read> + 'a {
+    poll_fn(move |cx| {
+        let read = READ_BUF
+            .with_borrow_mut(|buf| poll_read_and_feed(cx, stream, buf, codec, out, tracker));
+        if read.is_pending() && out.capacity() > 0 {
+            // Going idle: give the (drained) output buffer back rather than
+            // keep up to 96 KiB per quiet connection.
+            *out = BytesMut::new();
+        }
+        read
+    })
+}
+
+/// One poll of the socket into the thread's read buffer; whatever arrived is
+/// fed to the codec before the buffer is released, so connections can share it.
+fn poll_read_and_feed(
+    cx: &mut Context<'_>,
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    codec: &mut Codec,
+    out: &mut BytesMut,
+    tracker: &mut Tracker,
+) -> Poll<Read> {
+    let mut read_buf = ReadBuf::new(buf);
+    match Pin::new(stream).poll_read(cx, &mut read_buf) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(Ok(())) if read_buf.filled().is_empty() => Poll::Ready(Read::Eof),
+        Poll::Ready(Ok(())) => {
+            let bytes = read_buf.filled();
+            let result = codec.feed(bytes, out);
+            tracker.fed(bytes, &result);
+            Poll::Ready(Read::Fed(result))
+        }
+        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Poll::Ready(Err(err)) => Poll::Ready(Read::Failed(err)),
+    }
+}
+
+/// Writes all of `out` and clears it. `stall` bounds how long a single write
+/// may make no progress (a client that stopped reading).
+async fn write_out(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    tracker: &mut Tracker,
+    stall: Option<Duration>,
+) -> Result<(), CloseReason> {
+    let mut written = 0;
+    while written < out.len() {
+        match with_timeout(stall, stream.write(&out[written..])).await {
+            Some(Ok(0)) => return Err(CloseReason::io(io::ErrorKind::WriteZero.into())),
+            Some(Ok(n)) => {
+                written += n;
+                tracker.sent(n);
+            }
+            Some(Err(err)) => return Err(CloseReason::io(err)),
+            None => return Err(CloseReason::WriteStalled),
+        }
+    }
+    out.clear();
+    Ok(())
+}
+
+/// Closes after a reject without a reset: send FIN after the valid prefix,
+/// then discard input until the client's FIN (or [`LINGER`] runs out).
+/// Closing a socket with unread input makes the kernel send RST, which can
+/// destroy output the client has not read yet.
+async fn linger(stream: &mut TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let deadline = Instant::now() + LINGER;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.readable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
+        }
+        let done = READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(err) => !matches!(
+                err.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        });
+        if done {
+            return;
+        }
+    }
+}
+
+/// The idle timeout of one connection's reads.
+///
+/// One timer per connection, re-armed only when it fires: each wait for a
+/// read moves a plain deadline, and a timer that fires before the current
+/// deadline is set to it and waits again. A fresh timer per read would be
+/// registered with Tokio's timer driver for every message, and registering
+/// a timer can wake the driver's thread: a context switch per request.
+struct IdleTimer {
+    limit: Option<Duration>,
+    /// Never later than the deadline of the wait in progress.
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleTimer {
+    fn new(limit: Option<Duration>) -> Self {
+        // Without a limit the timer is never polled, so never registered.
+        let first = Instant::now() + limit.unwrap_or(Duration::ZERO);
+        Self {
+            limit,
+            timer: Box::pin(tokio::time::sleep_until(first)),
+        }
+    }
+
+    /// `future`, or `None` if it stays pending for the whole limit.
+    async fn bound<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        let Some(limit) = self.limit else {
+            return Some(future.await);
+        };
+        let deadline = Instant::now() + limit;
+        let mut future = std::pin::pin!(future);
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            while self.timer.as_mut().poll(cx).is_ready() {
+                if Instant::now() >= deadline {
+                    return Poll::Ready(None);
+                }
+                self.timer.as_mut().reset(deadline);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// `future` bounded by `limit`, or unbounded when `limit` is `None`;
+/// `None` if it timed out.
+async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Option<F::Output> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future).await.ok(),
+        None => Some(future.await),
+    }
+}

@@ -1,0 +1,103 @@
+//! `upcase serve`: the uppercasing TCP server on Tokio.
+//!
+//! Every connection is one uppercasing stream for as long as the client
+//! likes: any number of messages, answered as they arrive, until the client
+//! half-closes. [`run`] is the whole server minus the process: give it bound
+//! listeners, a [`ServerConfig`] and a future that resolves when it should
+//! stop, and it returns a [`Summary`]. The binary adds flags, logging and
+//! signals ([`main`]).
+//!
+//! ```text
+//!  listeners ──▶ accept loop ──(permit from the --max-connections semaphore)──▶ task per connection
+//!                   │  errors: log, back off 10 ms…1 s, retry forever           read ≤ 32 KiB → Codec::feed
+//!  shutdown ──▶ stop accepting, drain up to --drain-timeout, close the rest      → write it all → read again
+//! ```
+//!
+//! * `accept.rs` — the accept loop: limit, backoff, spawning connections.
+//! * `connection.rs` — one connection's read → feed → write loop.
+//! * `shutdown.rs` — draining open connections; signal handling for the binary.
+//! * `proxy_header.rs` — `--proxy-protocol`: the PROXY header before the codec.
+//! * `per_ip.rs` — `--max-connections-per-ip`.
+//! * `metrics.rs` — `--metrics`: the Prometheus [`Metrics`] and their endpoint.
+//! * `summary.rs` — counters, close reasons and the [`Summary`].
+//! * `bind.rs` — binding listeners and wording startup errors.
+//! * `cli.rs` — [`ServeArgs`] and [`main`].
+//! * `config.rs` — [`ServerConfig`].
+
+mod accept;
+mod bind;
+mod cli;
+mod config;
+mod connection;
+pub mod metrics;
+mod per_ip;
+mod proxy_header;
+mod shutdown;
+mod summary;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+pub use bind::bind;
+pub use cli::{main, ServeArgs};
+pub use config::ServerConfig;
+pub use metrics::Metrics;
+pub use summary::Summary;
+
+/// Serves on `listeners` until `shutdown` resolves, then drains open
+/// connections for up to [`ServerConfig::drain_timeout`] and returns what
+/// happened.
+///
+/// This is the server without the process around it, so tests and embedders
+/// can run it in their own runtime (it must be called inside a Tokio
+/// runtime). It never fails: a failed accept is retried, a failed connection
+/// is logged and counted. Listeners are closed as soon as `shutdown`
+/// resolves, so new clients are refused while the open ones finish.
+pub async fn run<L, F>(listeners: L, config: ServerConfig, shutdown: F) -> Summary
+where
+    L: IntoIterator<Item = TcpListener>,
+    F: Future,
+{
+    let listeners: Vec<TcpListener> = listeners.into_iter().collect();
+    for listener in &listeners {
+        match listener.local_addr() {
+            Ok(addr) => {
+                info!("listening on {addr}");
+                if !addr.ip().is_loopback() {
+                    warn!("{addr} is not a loopback address: other hosts can connect");
+                }
+                if config.proxy_protocol {
+                    info!(
+                        "{addr} requires a PROXY protocol header on every connection: \
+                         only a trusted proxy may reach it, as the header sets the client address"
+                    );
+                }
+            }
+            Err(err) => warn!("listening on a socket without a local address: {err}"),
+        }
+    }
+
+    let per_ip = config.max_connections_per_ip.map(per_ip::PerIpLimit::new);
+    let stats = Arc::new(summary::Stats::new(config.metrics.clone()));
+    let config = Arc::new(config);
+    let mut connections = JoinSet::new();
+    accept::accept_until(
+        listeners,
+        &config,
+        &stats,
+        per_ip.as_ref(),
+        &mut connections,
+        pin!(shutdown),
+    )
+    .await;
+    shutdown::drain(&mut connections, config.drain_timeout).await;
+
+    let summary = stats.snapshot();
+    info!("server stopped: {summary}");
+    summary
+}

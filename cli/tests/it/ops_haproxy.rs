@@ -1,0 +1,417 @@
+//! End to end behind the real HAProxy (Debian's package; `.ci/run` installs
+//! it): HAProxy round-robins over two `upcase serve --proxy-protocol`
+//! instances with `send-proxy-v2` and health checks.
+//!
+//! * Many concurrent clients through HAProxy get exactly the oracle's output.
+//! * Each server's log names each client by its real address: 127.0.0.1 and
+//!   the client socket's own ephemeral port, not HAProxy's outgoing one.
+//! * SIGTERM to one instance mid-run: its open connections drain to the
+//!   last byte, it exits, and new clients are served by the other.
+//!
+//! Skipped, with a message, where `haproxy` is not installed.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{assert_same, mixed_input, oracle, within, Rng, ServerProcess};
+use nix::sys::signal::Signal;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use upcase::{Casing, InvalidUtf8};
+
+const CASING: Casing = Casing::Unicode;
+const INVALID: InvalidUtf8 = InvalidUtf8::PassThrough;
+
+/// `haproxy` from PATH, if installed.
+fn find_haproxy() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|dir| dir.join("haproxy"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A running HAProxy in the foreground, killed when dropped.
+struct Haproxy {
+    child: Child,
+    frontend: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    _dir: TempDir,
+}
+
+impl Haproxy {
+    /// Starts HAProxy in front of `servers` on a free loopback port,
+    /// retrying with another port if that one was taken meanwhile.
+    fn start(binary: &PathBuf, servers: &[SocketAddr]) -> Self {
+        let mut last_log = String::new();
+        for attempt in 0..5 {
+            let dir = TempDir::new(&format!("haproxy-{attempt}"));
+            // HAProxy cannot bind port 0: take a free port from the OS and
+            // hand it over (a race another process could win: retried).
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let frontend: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let config = dir.path.join("haproxy.cfg");
+            std::fs::write(&config, haproxy_config(frontend, servers)).unwrap();
+            let mut child = Command::new(binary)
+                .arg("-db") // foreground, no daemon
+                .arg("-f")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn haproxy");
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&log);
+            let stderr = child.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            let mut proxy = Self {
+                child,
+                frontend,
+                log,
+                _dir: dir,
+            };
+            // Up once the frontend accepts; failed if the process exited.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Some(status) = proxy.child.try_wait().unwrap() {
+                    last_log = format!("haproxy exited ({status}):\n{}", proxy.log_text());
+                    break;
+                }
+                if std::net::TcpStream::connect(frontend).is_ok() {
+                    return proxy;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            eprintln!("haproxy attempt {attempt} on port {port} failed: {last_log}");
+        }
+        panic!("haproxy did not start: {last_log}");
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- haproxy log ---\n{}\n--- end ---", self.log_text());
+        }
+    }
+}
+
+/// Round robin over `servers` with PROXY v2 and fast health checks; a
+/// refused connection is retried on another server at once.
+fn haproxy_config(frontend: SocketAddr, servers: &[SocketAddr]) -> String {
+    let mut config = format!(
+        "global
+    nbthread 1
+    maxconn 512
+
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    timeout check 1s
+    retries 3
+    option redispatch 1
+
+frontend upcase
+    bind {frontend}
+    default_backend upcase
+
+backend upcase
+    balance roundrobin
+"
+    );
+    for (i, server) in servers.iter().enumerate() {
+        config.push_str(&format!(
+            "    server s{i} {server} send-proxy-v2 check inter 200ms fall 1 rise 2\n"
+        ));
+    }
+    config
+}
+
+/// A directory removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("upcase-ops-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// One client through HAProxy: streams `input` in pieces (pausing `pause`
+/// between them), half-closes, checks every byte of the reply. Returns its
+/// own local port, the address the servers must log (also sent on
+/// `connected` as soon as it is known).
+async fn client(
+    frontend: SocketAddr,
+    input: Vec<u8>,
+    seed: u64,
+    pause: Duration,
+    connected: Option<tokio::sync::mpsc::UnboundedSender<u16>>,
+) -> u16 {
+    let stream = TcpStream::connect(frontend).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let port = stream.local_addr().unwrap().port();
+    if let Some(connected) = connected {
+        let _ = connected.send(port);
+    }
+    let (mut reader, mut writer) = stream.into_split();
+    let want = oracle(CASING, INVALID, &input);
+    let write = async move {
+        let mut rng = Rng::new(seed);
+        let mut at = 0;
+        while at < input.len() {
+            let end = (at + rng.chunk_len()).min(input.len());
+            writer.write_all(&input[at..end]).await.unwrap();
+            at = end;
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        writer.shutdown().await.unwrap();
+    };
+    let read = async move {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        out
+    };
+    let ((), got) = tokio::join!(write, read);
+    assert_same(&got, &want, &format!("client on port {port}"));
+    port
+}
+
+/// Which of `servers` logged the client on `port` (exactly one must).
+fn server_of(servers: &[&ServerProcess], port: u16) -> usize {
+    let needle = format!("client=127.0.0.1:{port} proxy=");
+    let found: Vec<usize> = servers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.log_count(&needle) > 0)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "client port {port} logged by servers {found:?}"
+    );
+    found[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_round_robin_real_addresses_and_drain() {
+    let Some(binary) = find_haproxy() else {
+        eprintln!("skipping: haproxy not installed (apt-get install haproxy)");
+        return;
+    };
+    let version = Command::new(&binary).arg("-v").output().unwrap();
+    eprintln!(
+        "using {}",
+        String::from_utf8_lossy(&version.stdout)
+            .lines()
+            .next()
+            .unwrap_or("haproxy")
+    );
+
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--proxy-protocol",
+        "--drain-timeout",
+        "30",
+    ];
+    let mut a = ServerProcess::start(&args);
+    let b = ServerProcess::start(&args);
+    let proxy = Haproxy::start(&binary, &[a.addr(), b.addr()]);
+    let frontend = proxy.frontend;
+    let seed = Rng::seed("haproxy", 0x4A50_5258);
+    let mut rng = Rng::new(seed);
+
+    // Health checks reach both with a PROXY v2 LOCAL header.
+    for server in [&a, &b] {
+        server
+            .wait_log(
+                "PROXY V2 header names no TCP client (Local",
+                Duration::from_secs(10),
+            )
+            .await;
+    }
+
+    // Phase 1: many concurrent clients, all answered exactly, split over both.
+    let clients = 40;
+    let ports = within(60, "phase 1 clients", async {
+        let mut tasks = Vec::new();
+        for i in 0..clients {
+            let len = rng.range(1, 20_000);
+            let input = mixed_input(&mut rng, len, 3);
+            let seed = rng.next_u64();
+            tasks.push(tokio::spawn(client(
+                frontend,
+                input,
+                seed ^ i,
+                Duration::ZERO,
+                None,
+            )));
+        }
+        let mut ports = Vec::new();
+        for task in tasks {
+            ports.push(task.await.unwrap());
+        }
+        ports
+    })
+    .await;
+    // Close lines come just after the replies: wait for them to be logged.
+    wait_until(Duration::from_secs(10), || {
+        ports.iter().all(|p| {
+            let needle = format!("client=127.0.0.1:{p} proxy=");
+            a.log_count(&needle) + b.log_count(&needle) > 0
+        })
+    })
+    .await;
+    let mut per_server = [0usize; 2];
+    for &port in &ports {
+        per_server[server_of(&[&a, &b], port)] += 1;
+    }
+    // Round robin: both serve (exactly half each unless a health check
+    // flapped under load, so only "both" is asserted).
+    assert!(
+        per_server.iter().all(|&n| n > 0),
+        "round robin: {per_server:?}"
+    );
+
+    // Phase 2: slow clients (about 1.5 s each) in flight on both servers,
+    // then SIGTERM `a`.
+    let in_flight = 10;
+    let mut slow = Vec::new();
+    let (connected, mut ports_rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..in_flight {
+        let input = mixed_input(&mut rng, 6000, 2);
+        let seed = rng.next_u64();
+        let pause = Duration::from_millis(25);
+        slow.push(tokio::spawn(client(
+            frontend,
+            input,
+            seed ^ i,
+            pause,
+            Some(connected.clone()),
+        )));
+    }
+    // Once every slow client's header has reached its server, all are in flight.
+    let mut slow_started = Vec::new();
+    while slow_started.len() < in_flight as usize {
+        let port = within(10, "slow clients connecting", ports_rx.recv())
+            .await
+            .unwrap();
+        slow_started.push(port);
+    }
+    wait_until(Duration::from_secs(10), || {
+        slow_started.iter().all(|p| {
+            let needle = format!("client=127.0.0.1:{p} proxy=");
+            a.log_count(&needle) + b.log_count(&needle) > 0
+        })
+    })
+    .await;
+    a.signal(Signal::SIGTERM);
+    a.wait_log("stopped accepting", Duration::from_secs(5))
+        .await;
+
+    // New clients while `a` drains: all answered, all by `b`.
+    let fresh = within(60, "clients during the drain", async {
+        let mut tasks = Vec::new();
+        for i in 0..20u64 {
+            let input = mixed_input(&mut rng, 2000, 3);
+            tasks.push(tokio::spawn(client(
+                frontend,
+                input,
+                i,
+                Duration::ZERO,
+                None,
+            )));
+        }
+        let mut ports = Vec::new();
+        for task in tasks {
+            ports.push(task.await.unwrap());
+        }
+        ports
+    })
+    .await;
+    // Every in-flight exchange finishes with every byte (checked in `client`).
+    let slow_ports = within(60, "in-flight clients", async {
+        let mut ports = Vec::new();
+        for task in slow {
+            ports.push(task.await.unwrap());
+        }
+        ports
+    })
+    .await;
+
+    let status = a.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "drained instance exited with {status}");
+    assert_eq!(a.log_count("drain timeout"), 0, "{}", a.log_text());
+    wait_until(Duration::from_secs(10), || {
+        fresh
+            .iter()
+            .all(|p| b.log_count(&format!("client=127.0.0.1:{p} proxy=")) > 0)
+    })
+    .await;
+    for &port in &fresh {
+        assert_eq!(
+            server_of(&[&a, &b], port),
+            1,
+            "a new client reached the draining server"
+        );
+    }
+    let drained = slow_ports
+        .iter()
+        .filter(|&&p| server_of(&[&a, &b], p) == 0)
+        .count();
+    assert!(drained > 0, "no in-flight client was on the drained server");
+    eprintln!(
+        "phase 1: {per_server:?} clients per server; {drained} of {in_flight} in-flight \
+         clients drained from the stopped server; {} new clients served by the other",
+        fresh.len()
+    );
+    drop(proxy);
+}
+
+/// Polls `done` every 20 ms for up to `wait`.
+async fn wait_until(wait: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + wait;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {wait:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,328 @@
+//! The block path: 64 bytes per step, branch-free, for text in the scripts
+//! whose characters keep their UTF-8 length when uppercased.
+//!
+//! A block is taken up to its first byte that is not part of a character
+//! it knows:
+//!
+//! * ASCII;
+//! * 2-byte sequences of Latin-1 (`é`, `ß` → `SS`, `ÿ` → `Ÿ`, `µ` → `Μ`),
+//!   Latin Extended-A (`ł`, `š`), Greek (`ά`, `ς`), Cyrillic (`ж`, `ё`),
+//!   spacing modifiers and combining marks, Hebrew, Arabic and the other
+//!   caseless scripts up to U+07FF;
+//! * 3- and 4-byte sequences in ranges of 64 (or 4096) scalars that have
+//!   no case at all: CJK, kana, Hangul, Indic scripts, most punctuation
+//!   and symbols, emoji.
+//!
+//! Everything else (`ı`, `ŉ`, `ſ`, `ΐ`, `ΰ`, which change length; the rest of
+//! Latin Extended-B and Cyrillic; Armenian, Georgian, fullwidth Latin;
+//! ill-formed bytes) stops the block, and the codec's run loops and general
+//! decoder take over from there.
+//!
+//! Each output byte is a function of the input byte and its three
+//! neighbours each side, written with byte masks rather than branches, a
+//! rule the compiler turns into vector code. Every rule is checked against
+//! std by the exhaustive tests (`codec::exhaustive`), which put every
+//! scalar value, every byte pair and every class of 4-byte window at the
+//! block's edges.
+
+#[cfg(test)]
+mod tests;
+
+use super::case::ascii_upper;
+use super::sink::Sink;
+
+/// Bytes per step.
+pub(crate) const BLOCK: usize = 64;
+
+/// The shortest input the block path copies into a block: below it, a
+/// few characters one at a time cost less than a whole block.
+const BLOCK_TAIL_MIN: usize = 16;
+
+/// How far a byte's role can depend on its neighbours: the last byte of a
+/// 4-byte sequence is 3 past its lead.
+const REACH: usize = 3;
+
+/// Uppercases the stretch of known characters at the start of `src`, a
+/// whole block per step, and returns how many bytes it took: up to the
+/// first byte that is anything else, or up to the last character boundary
+/// before the end of `src`.
+///
+/// An input shorter than a block (but not very short) is copied into one,
+/// so short messages take this path too.
+#[inline(always)]
+pub(crate) fn block_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(block) = src[n..].first_chunk::<BLOCK>() {
+        let (upper, taken) = upper_block(block);
+        sink.push_array(upper, taken);
+        n += taken;
+        // Short of the block (less a character its end cut): something
+        // else is next.
+        if taken < BLOCK - REACH {
+            return n;
+        }
+    }
+    let rest = &src[n..];
+    if rest.len() < BLOCK_TAIL_MIN {
+        return n;
+    }
+    // Zeros after the end are ASCII, so they would count as taken: stop at
+    // the real end. A character cut by it is not taken.
+    let mut block = [0u8; BLOCK];
+    block[..rest.len()].copy_from_slice(rest);
+    let (upper, taken) = upper_block(&block);
+    let taken = taken.min(rest.len());
+    sink.push_array(upper, taken);
+    n + taken
+}
+
+/// All ones if `b`, else all zeros: the byte masks of the branch-free rules.
+#[inline(always)]
+fn all(b: bool) -> u8 {
+    0u8.wrapping_sub(u8::from(b))
+}
+
+/// Mask of `lo <= b <= hi` (for `hi - lo < 0x7F`), as one add and one
+/// signed compare: vector units compare bytes signed in one instruction,
+/// unsigned in two.
+#[inline(always)]
+fn within(b: u8, lo: u8, hi: u8) -> u8 {
+    let shift = |x: u8| x.wrapping_sub(lo).wrapping_add(0x80) as i8;
+    all(shift(b) <= shift(hi))
+}
+
+/// Mask of `b < x` for a continuation byte `b`, in one instruction: as
+/// `i8`, 80..=BF are -128..=-65 in the same order. Only for masks later
+/// anded with [`is_cont`]: other bytes compare wrongly.
+#[inline(always)]
+fn below(b: u8, x: u8) -> u8 {
+    all((b as i8) < (x as i8))
+}
+
+/// Mask of `b >= x` for a continuation byte `b` and `x` past 0x80, as
+/// [`below`] (a compare with `x - 1`, so there is no NOT to pay for).
+#[inline(always)]
+fn from(b: u8, x: u8) -> u8 {
+    all((b as i8) > (x.wrapping_sub(1) as i8))
+}
+
+/// Mask of a continuation byte (80..=BF).
+#[inline(always)]
+fn is_cont(b: u8) -> u8 {
+    all(b & 0xC0 == 0x80)
+}
+
+/// What the 2-byte sequence `lead`, `cont` (if it is one) becomes, as byte
+/// masks: whether the block knows it, what to XOR into the lead, and what
+/// to add to the continuation byte. `cont` is not checked here.
+///
+/// `LATIN1` enables the rules for Latin-1, spacing modifiers and
+/// combining marks; `EXT_A` those for Latin Extended-A; `GREEK_CYRILLIC`
+/// those for Greek, Cyrillic and the caseless scripts after them (Hebrew
+/// to NKo).
+#[inline(always)]
+fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
+    lead: u8,
+    cont: u8,
+) -> (u8, u8, u8) {
+    let is = |x: u8| all(lead == x);
+    let at = |x: u8| all(cont == x);
+    let odd = all(cont & 1 == 1);
+    let (mut known, mut flip, mut add) = (0, 0, 0);
+    if LATIN1 {
+        let (c2, c3) = (is(0xC2), is(0xC3));
+        known |= c2 | c3 | is(0xCB) | is(0xCC);
+        add |= c2 & at(0xB5) & 0xE7 // µ → Μ (CE 9C)
+            | c3 & (at(0x9F) & 0xB4 // ß → SS
+                | within(cont, 0xA0, 0xBE) & !at(0xB7) & 0xE0 // à..þ, not ÷
+                | at(0xBF) & 0xF9); // ÿ → Ÿ (C5 B8)
+        flip |= c2 & at(0xB5) & (0xC2 ^ 0xCE)
+            | c3 & (at(0x9F) & (0xC3 ^ b'S') | at(0xBF) & (0xC3 ^ 0xC5));
+    }
+    if EXT_A {
+        let (c4, c5) = (is(0xC4), is(0xC5));
+        // ı (C4 B1) → I and ſ (C5 BF) → S are shorter, ŉ (C5 89) → ʼN longer.
+        known |= c4 & !at(0xB1) | c5 & !(at(0x89) | at(0xBF));
+        // The pairs: the lowercase of each is the odd one before U+0138
+        // and from U+014A, the even one otherwise.
+        add |= c4 & (below(cont, 0xB8) & odd | from(cont, 0xB9) & !odd)
+            | c5 & ((within(cont, 0x81, 0x88) | within(cont, 0xB9, 0xBE)) & !odd
+                | within(cont, 0x8A, 0xB7) & odd)
+            | c5 & at(0x80) & 0x3F; // ŀ → Ŀ (C4 BF)
+        flip |= c5 & at(0x80) & 0x01;
+    }
+    if GREEK_CYRILLIC {
+        let (ce, cf, d0, d1) = (is(0xCE), is(0xCF), is(0xD0), is(0xD1));
+        // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
+        // irregular.
+        known |= d0
+            | d1
+            | ce & !(at(0x90) | at(0xB0))
+            | cf & below(cont, 0x90)
+            | within(lead, 0xD7, 0xDF);
+        add |= ce
+            & (at(0xAC) & 0xDA // ά → Ά
+                | within(cont, 0xAD, 0xAF) & 0xDB // έ ή ί → Έ Ή Ί
+                | from(cont, 0xB1) & 0xE0) // α..ο
+            | cf & (below(cont, 0x8C) & 0x20 // π..ϋ → Π..Ϋ (CE A0..AB)
+                | (at(0x82) // ς → Σ, one past
+                    | within(cont, 0x8D, 0x8E)) // ύ ώ → Ύ Ώ
+                    & 0x01)
+            | d0 & from(cont, 0xB0) & 0xE0 // а..п
+            | d1 & (below(cont, 0x90) & 0x20 // р..я → Р..Я (D0 A0..AF)
+                | within(cont, 0x90, 0x9F) & 0xF0 // ѐ..џ → Ѐ..Џ (D0 80..8F)
+                | from(cont, 0xA0) & odd); // Ѡ..ѿ pairs: -1
+        flip |= cf & below(cont, 0x8F) & 0x01 | d1 & below(cont, 0xA0) & 0x01;
+    }
+    (known, flip, add)
+}
+
+/// Whether `lead`, `second` start a 3-byte sequence the block knows: one
+/// in a range of 64 scalars without case (not an overlong, not a surrogate).
+#[inline(always)]
+fn caseless_three_byte(lead: u8, second: u8) -> u8 {
+    let is = |x: u8| all(lead == x);
+    let at = |x: u8| all(second == x);
+    // CJK, kana, Hangul syllables, private use.
+    within(lead, 0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE)
+        | is(0xE0) & from(second, 0xA0) // Indic scripts
+        | is(0xED) & below(second, 0xA0) // Hangul
+        | is(0xE2) & !(within(second, 0x85, 0x86) | at(0x93) | within(second, 0xB0, 0xB4))
+        | is(0xEA) & !(within(second, 0x99, 0x9A) | within(second, 0x9C, 0x9F) | within(second, 0xAD, 0xAE))
+        | is(0xEF) & !(at(0xAC) | at(0xBD))
+}
+
+/// Whether `lead`, `second` start a 4-byte sequence the block knows: one
+/// in a range of 4096 scalars without case (emoji, CJK extensions).
+#[inline(always)]
+fn caseless_four_byte(lead: u8, second: u8) -> u8 {
+    all(lead == 0xF0) & from(second, 0x92) & !(all(second == 0x96) | all(second == 0x9E))
+        | within(lead, 0xF1, 0xF3)
+        | all(lead == 0xF4) & below(second, 0x90)
+}
+
+/// The uppercase of `block` (which starts on a character boundary) and how
+/// many of its bytes that covers: up to its first byte that is not part of
+/// a character the block knows and sees whole.
+///
+/// The rules cost vector instructions per byte whether they apply or not,
+/// so the block is first sorted by the lead bytes it holds, and only the
+/// rule groups it needs run. (A rule group left out only stops the block
+/// early, at a character it would have known.)
+#[inline(always)]
+fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
+    // One bit per rule group whose leads the block holds.
+    let mut groups = 0u8;
+    for &b in block {
+        groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
+            | within(b, 0xC4, 0xC5) & 2
+            | within(b, 0xCE, 0xDF) & 4
+            | within(b, 0xE0, 0xFF) & 8;
+    }
+    macro_rules! by_groups {
+        ($($bits:literal => $l:literal $a:literal $g:literal $w:literal,)*) => {
+            match groups {
+                $($bits => upper_block_with::<$l, $a, $g, $w>(block),)*
+                _ => unreachable!(),
+            }
+        };
+    }
+    by_groups! {
+        0 => false false false false,
+        1 => true false false false,
+        2 => false true false false,
+        3 => true true false false,
+        4 => false false true false,
+        5 => true false true false,
+        6 => false true true false,
+        7 => true true true false,
+        8 => false false false true,
+        9 => true false false true,
+        10 => false true false true,
+        11 => true true false true,
+        12 => false false true true,
+        13 => true false true true,
+        14 => false true true true,
+        15 => true true true true,
+    }
+}
+
+/// [`upper_block`] with the rule groups for 2-byte sequences of
+/// [`two_byte`], and for caseless 3- and 4-byte ones if `WIDE`.
+#[inline(always)]
+fn upper_block_with<
+    const LATIN1: bool,
+    const EXT_A: bool,
+    const GREEK_CYRILLIC: bool,
+    const WIDE: bool,
+>(
+    block: &[u8; BLOCK],
+) -> ([u8; BLOCK], usize) {
+    // The block with zeros around it; zeros are no lead and no continuation.
+    let mut window = [0u8; REACH + BLOCK + REACH];
+    window[REACH..REACH + BLOCK].copy_from_slice(block);
+
+    // Pass 1, per byte as a lead (at `REACH + k`, after zeros, so that
+    // pass 2 can look back): does a known character start here, which
+    // bytes after it does it cover, and how does a 2-byte one change?
+    let mut starts = [0u8; REACH + BLOCK];
+    let mut covers_two = [0u8; REACH + BLOCK]; // a 3- or 4-byte lead
+    let mut covers_three = [0u8; REACH + BLOCK]; // a 4-byte lead
+    let mut flips = [0u8; REACH + BLOCK];
+    let mut adds = [0u8; REACH + BLOCK];
+    // Arrays a group leaves at zero are neither written nor read.
+    let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC;
+    for k in 0..BLOCK {
+        let e = REACH + k;
+        let (b, n1, n2, n3) = (window[e], window[e + 1], window[e + 2], window[e + 3]);
+        let mut start = 0;
+        if two_byte_rules {
+            let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC>(b, n1);
+            let two = known & is_cont(n1);
+            start = two;
+            flips[e] = two & flip;
+            adds[e] = two & add;
+        }
+        if WIDE {
+            let three = caseless_three_byte(b, n1) & is_cont(n1) & is_cont(n2);
+            let four = caseless_four_byte(b, n1) & is_cont(n1) & is_cont(n2) & is_cont(n3);
+            start |= three | four;
+            covers_two[e] = three | four;
+            covers_three[e] = four;
+        }
+        starts[e] = start;
+    }
+
+    // Pass 2, per byte: ASCII, a known lead, or a continuation byte that
+    // one of the three leads before it covers; the output byte.
+    let mut upper = [0u8; BLOCK];
+    let mut bad = [0u8; BLOCK];
+    for k in 0..BLOCK {
+        let (e, b) = (REACH + k, window[REACH + k]);
+        let mut covered = all(b as i8 >= 0) | starts[e] | starts[e - 1];
+        if WIDE {
+            covered |= covers_two[e - 2] | covers_three[e - 3];
+        }
+        bad[k] = !covered;
+        // a..z lose bit 5; a lead flips, the byte after it adds.
+        let mut out = ascii_upper(b);
+        if two_byte_rules {
+            out = (out ^ flips[e]).wrapping_add(adds[e - 1]);
+        }
+        upper[k] = out;
+    }
+    (upper, first_bad(&bad))
+}
+
+/// The index of the first non-zero byte of `bad`, or `BLOCK`: 16 bytes at a
+/// time, as a block often ends in a character it cut.
+#[inline(always)]
+fn first_bad(bad: &[u8; BLOCK]) -> usize {
+    for (k, part) in bad.chunks_exact(16).enumerate() {
+        let part = u128::from_le_bytes(part.try_into().unwrap());
+        if part != 0 {
+            return k * 16 + part.trailing_zeros() as usize / 8;
+        }
+    }
+    BLOCK
+}

@@ -1,0 +1,109 @@
+//! What the block path takes and where it stops, on test vectors: text in
+//! the scripts it claims must go through it whole, and it must stop exactly
+//! before anything else. (Its output is checked everywhere else too; these
+//! tests are about the speed contract, which output alone cannot show.)
+
+use std::string::String;
+use std::vec::Vec;
+
+use bytes::BytesMut;
+
+use super::block_run;
+use crate::codec::sink::with_sink;
+
+/// Text in every script the block path claims: the bench corpora, plus
+/// `µ ÿ`, combining marks and spacing modifiers, Cyrillic pairs, Latin
+/// Extended-A, Hebrew and Arabic, and the other caseless 3- and 4-byte
+/// ranges (Indic, Yi, private use, fullwidth punctuation, CJK Extension B,
+/// tags).
+const KNOWN: [&str; 7] = [
+    "Voilà l'été à Noël: déjà vu, café crème. Straße, Größe, Übermaß. Señor, año, µ ÿ.\n",
+    "Combining: cafe\u{301} nai\u{308}ve, modifiers: ˈstress ˆ ˜.\n",
+    "Съешь же ещё этих мягких французских булок ѐ ѡ. Ξεσκεπάζω την ψυχοφθόρα βδελυγμία.\n",
+    "日本語のテキストは大文字がありません。中文文本没有大小写。한국어 텍스트도 마찬가지입니다.\n",
+    "ok 😀🎉👍🏽 fine 🚀✨ ünïcödé 🧪🔥 done 🙂\n",
+    "Hello мир, grüße 世界! Ξένος café — Łódź, Škoda, ŀ ŋ ź, עברית, العربية.\n",
+    "हिन्दी ꀀꀁ \u{E000}\u{F8FF} 𠀀𪛖 \u{100000}\u{10FFFD} \u{E0061}，！\n",
+];
+
+/// What it must leave to the run loops: characters whose uppercase has
+/// another length (`ı ŉ ſ ΐ ΰ ﬀ`), cased characters outside its rules
+/// (Armenian, Georgian, Latin Extended-B, fullwidth, Deseret, Cyrillic
+/// past U+047F), and ill-formed or cut sequences.
+const UNKNOWN: [&[u8]; 16] = [
+    "ı".as_bytes(),
+    "ŉ".as_bytes(),
+    "ſ".as_bytes(),
+    "ΐ".as_bytes(),
+    "ΰ".as_bytes(),
+    "ﬀ".as_bytes(),
+    "ա".as_bytes(),
+    "ⴀ".as_bytes(),
+    "ǆ".as_bytes(),
+    "ａ".as_bytes(),
+    "𐐨".as_bytes(),
+    "ҁ".as_bytes(),
+    b"\xFF",
+    b"\xC0\x80",
+    b"\xED\xA0\x80",
+    b"\xE4\xB8",
+];
+
+/// Runs the block path over `src`: the output and how many bytes it took.
+fn run(src: &[u8]) -> (Vec<u8>, usize) {
+    let mut out = BytesMut::new();
+    let taken = with_sink(&mut out, 3 * (src.len() + 3), |sink| block_run(sink, src));
+    (out.to_vec(), taken)
+}
+
+/// The uppercase of `text[..n]`, which must be whole characters.
+fn upper(text: &[u8], n: usize) -> Vec<u8> {
+    let s = core::str::from_utf8(&text[..n]).expect("taken up to a character boundary");
+    s.to_uppercase().into_bytes()
+}
+
+#[test]
+fn takes_all_the_text_it_knows() {
+    for sample in KNOWN {
+        for copies in 1..12 {
+            let text = sample.repeat(copies).into_bytes();
+            let (out, taken) = run(&text);
+            // All of it, but for a tail after the last whole block that is
+            // too short to copy into one.
+            assert!(
+                text.len() - taken < 16,
+                "{sample:?} x{copies}: took {taken} of {}",
+                text.len()
+            );
+            assert_eq!(out, upper(&text, taken), "{sample:?} x{copies}");
+        }
+    }
+}
+
+#[test]
+fn stops_exactly_before_what_it_does_not_know() {
+    for sample in KNOWN {
+        let text = sample.repeat(4);
+        let boundaries = (0..200).filter(|&at| text.is_char_boundary(at));
+        for at in boundaries {
+            for unknown in UNKNOWN {
+                let mut stream = text.as_bytes()[..at].to_vec();
+                stream.extend_from_slice(unknown);
+                stream.extend_from_slice(&text.as_bytes()[at..]);
+                let (out, taken) = run(&stream);
+                assert_eq!(taken, at, "{unknown:02X?} at {at} of {sample:?}");
+                assert_eq!(out, upper(&stream, taken), "{unknown:02X?} at {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn takes_input_shorter_than_a_block_whole_from_sixteen_bytes() {
+    let text: String = "é".repeat(32);
+    for len in (0..=text.len()).filter(|&n| text.is_char_boundary(n)) {
+        let (out, taken) = run(&text.as_bytes()[..len]);
+        assert_eq!(taken, if len < 16 { 0 } else { len }, "{len} bytes");
+        assert_eq!(out, upper(text.as_bytes(), taken));
+    }
+}

@@ -1,0 +1,434 @@
+//! The sans-IO streaming uppercaser: [`Codec`] and its [`Config`].
+
+//!
+//! The rest of the folder is what it is built from: `utf8.rs` decodes one
+//! sequence, `case.rs` looks up uppercases, `block.rs` and `runs.rs` are the
+//! fast paths over runs of text, `sink.rs` writes into reserved output.
+
+mod block;
+mod case;
+pub(crate) mod error;
+mod runs;
+mod sink;
+mod utf8;
+
+use bytes::BytesMut;
+
+use block::block_run;
+use case::upper;
+use error::{CodecError, InvalidSequence};
+use runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
+use sink::{with_sink, Sink};
+use utf8::{decode, Step};
+
+/// U+FFFD REPLACEMENT CHARACTER, which is its own uppercase.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// Input is processed in pieces of at most this many bytes, so the output
+/// reserved per piece (3x) stays bounded whatever the caller feeds at once.
+/// Piece boundaries are ordinary chunk boundaries: the output cannot tell.
+/// A server's 32 KiB read is one piece: with 8 KiB pieces, pure ASCII ran
+/// about 10 % slower (`cargo bench --bench codec`, 7 runs each).
+const PIECE: usize = 32 * 1024;
+
+/// A block run shorter than this did not pay for its block...
+const BLOCK_WORTH_IT: usize = 8;
+/// ...so the next this many bytes go character by character.
+const BLOCK_REST: usize = 256;
+
+/// Which case mapping to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Casing {
+    /// Full Unicode uppercasing, exactly `str::to_uppercase` (`ß` → `SS`).
+    #[default]
+    Unicode,
+    /// Bytes `a`..=`z` only, exactly `<[u8]>::to_ascii_uppercase` and Python's
+    /// `bytes.upper()`. Every other byte passes through; nothing is held back.
+    Ascii,
+}
+
+/// What to do with ill-formed UTF-8 under [`Casing::Unicode`].
+///
+/// Ill-formed input is split into *maximal subparts* as the Unicode Standard
+/// recommends (and std's `Utf8Chunks` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum InvalidUtf8 {
+    /// Emit ill-formed bytes unchanged, so nothing is ever lost. A sequence
+    /// cut off by the end of the stream is emitted unchanged by `finish`.
+    #[default]
+    PassThrough,
+    /// Emit one U+FFFD per maximal subpart, like `String::from_utf8_lossy`.
+    Replace,
+    /// Emit the uppercase of everything before the first ill-formed byte,
+    /// then fail with [`CodecError::InvalidUtf8`] (or
+    /// [`CodecError::TruncatedUtf8`] at `finish`).
+    Reject,
+}
+
+/// How a [`Codec`] transforms its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// The case mapping.
+    pub casing: Casing,
+    /// The policy for ill-formed UTF-8 (ignored by [`Casing::Ascii`]).
+    pub invalid: InvalidUtf8,
+}
+
+impl Config {
+    /// A configuration with the given casing and invalid-UTF-8 policy.
+    pub const fn new(casing: Casing, invalid: InvalidUtf8) -> Self {
+        Self { casing, invalid }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    Finished,
+    Failed(CodecError),
+}
+
+/// A streaming uppercaser with no I/O: bytes in, uppercased bytes out.
+///
+/// Its law: the concatenated output never depends on how the input was split
+/// into `feed` calls. See the [crate docs](crate) for the exact contract.
+/// The state is constant-size: at most 3 held bytes of a UTF-8 sequence
+/// that a chunk boundary cut in two.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    config: Config,
+    held: [u8; 3],
+    held_len: u8,
+    /// Stream offset of the next byte to be fed.
+    position: u64,
+    /// Ill-formed sequences met so far (see [`Codec::invalid_sequences`]).
+    invalid_sequences: u64,
+    state: State,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Self::new(Config::default())
+    }
+}
+
+impl Codec {
+    /// `feed` works through its input in pieces of at most this many bytes,
+    /// so the output it reserves at once (3x a piece) stays bounded however
+    /// much is fed in one call. Piece boundaries are chunk boundaries like
+    /// any other: the output cannot tell. Public so tests and fuzz targets
+    /// can place input across them.
+    pub const PIECE_LEN: usize = PIECE;
+
+    /// A codec at the start of a stream.
+    pub const fn new(config: Config) -> Self {
+        Self {
+            config,
+            held: [0; 3],
+            held_len: 0,
+            position: 0,
+            invalid_sequences: 0,
+            state: State::Open,
+        }
+    }
+
+    /// The configuration this codec was built with.
+    pub const fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Bytes of an incomplete UTF-8 sequence held back until the next chunk
+    /// (0 to 3; always 0 under [`Casing::Ascii`] and after an error).
+    pub const fn pending_len(&self) -> usize {
+        self.held_len as usize
+    }
+
+    /// Bytes fed so far, including any after an error: the stream offset
+    /// of the next input byte.
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Ill-formed UTF-8 sequences (maximal subparts) met so far under
+    /// [`Casing::Unicode`], whatever the policy did with them: passed
+    /// through, replaced, or the one that failed a `Reject` stream; a
+    /// sequence cut off by the end of the stream counts once `finish` has
+    /// seen it. Always 0 under [`Casing::Ascii`], which does not decode.
+    /// The server's metrics count invalid input with it, at no extra pass.
+    pub const fn invalid_sequences(&self) -> u64 {
+        self.invalid_sequences
+    }
+
+    /// Whether `finish` has succeeded: the stream is over.
+    pub const fn is_finished(&self) -> bool {
+        matches!(self.state, State::Finished)
+    }
+
+    /// The most bytes one `feed` of `input_len` bytes can append, whatever
+    /// the state; `max_output_len(0)` bounds `finish`. Use it to size buffers.
+    ///
+    /// Under [`Casing::Unicode`] it is `3 * (input_len + 3)`: no scalar's
+    /// uppercase is more than 3x its UTF-8 length (U+0390 `ΐ`, 2 bytes,
+    /// becomes 3 characters in 6 bytes), a 1-byte ill-formed sequence
+    /// becomes a 3-byte U+FFFD, and up to 3 held bytes complete in this call.
+    /// Under [`Casing::Ascii`] it is `input_len`. Saturates at `usize::MAX`.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        match self.config.casing {
+            Casing::Ascii => input_len,
+            Casing::Unicode => input_len.saturating_add(3).saturating_mul(3),
+        }
+    }
+
+    /// Uppercases `input` and appends the result to `out`.
+    ///
+    /// Always consumes all of `input`: an incomplete sequence at its end is
+    /// held (never emitted early, never an error) until the next call.
+    /// On error nothing after the offending byte is emitted, and the error
+    /// is sticky.
+    pub fn feed(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        self.check_open()?;
+        match self.config.casing {
+            Casing::Ascii => {
+                with_sink(out, input.len(), |sink| ascii_piece(input, sink));
+                self.position += input.len() as u64;
+            }
+            Casing::Unicode => {
+                // All of `input` counts as consumed, even past an error.
+                let end = self.position + input.len() as u64;
+                for piece in input.chunks(PIECE) {
+                    let max = self.max_output_len(piece.len());
+                    if let Err(err) = with_sink(out, max, |sink| self.feed_piece(piece, sink)) {
+                        self.position = end;
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the stream (the peer half-closed): emits or reports a held
+    /// incomplete sequence according to the [`InvalidUtf8`] policy.
+    ///
+    /// Idempotent: a second call appends nothing and returns the same result.
+    pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), CodecError> {
+        match &self.state {
+            State::Failed(err) => return Err(err.clone()),
+            State::Finished => return Ok(()),
+            State::Open => {}
+        }
+        if self.held_len > 0 {
+            let held = self.held;
+            let held = &held[..self.pending_len()];
+            let offset = self.position - held.len() as u64;
+            self.held_len = 0;
+            self.invalid_sequences += 1;
+            match self.config.invalid {
+                InvalidUtf8::PassThrough => out.extend_from_slice(held),
+                InvalidUtf8::Replace => out.extend_from_slice(REPLACEMENT),
+                InvalidUtf8::Reject => {
+                    return Err(self.fail(CodecError::TruncatedUtf8 {
+                        offset,
+                        sequence: InvalidSequence::new(held),
+                    }))
+                }
+            }
+        }
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), CodecError> {
+        match &self.state {
+            State::Open => Ok(()),
+            State::Finished => Err(CodecError::FedAfterFinish),
+            State::Failed(err) => Err(err.clone()),
+        }
+    }
+
+    /// Makes `err` sticky and returns it. A failed stream holds nothing.
+    fn fail(&mut self, err: CodecError) -> CodecError {
+        self.held_len = 0;
+        self.state = State::Failed(err.clone());
+        err
+    }
+
+    /// Runs the Unicode path on one piece, compiled for AVX2 where the CPU
+    /// has it: the ASCII fast path then moves 32 bytes per instruction
+    /// instead of 16 and keeps up with `memcpy`. Without `std` there is no
+    /// runtime detection, and the portable build runs everywhere (CI tests
+    /// both: `cargo test` and `cargo test --no-default-features --lib`).
+    fn feed_piece(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, as checked just above.
+            return unsafe { self.feed_unicode_avx2(input, sink) };
+        }
+        self.feed_unicode(input, sink)
+    }
+
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+    #[target_feature(enable = "avx2")]
+    fn feed_unicode_avx2(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        self.feed_unicode(input, sink)
+    }
+
+    /// [`feed_unicode_local`](Self::feed_unicode_local) on a local copy of
+    /// the sink (see [`Sink::take`]).
+    #[inline(always)]
+    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        let mut local = sink.take();
+        let result = self.feed_unicode_local(input, &mut local);
+        *sink = local;
+        result
+    }
+
+    /// The Unicode path for one piece: first complete any held sequence,
+    /// then alternate ASCII runs and single non-ASCII sequences.
+    #[inline(always)]
+    fn feed_unicode_local(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+        let base = self.position;
+        self.position += input.len() as u64;
+        let mut i = 0;
+
+        if self.held_len > 0 {
+            let held_len = self.pending_len();
+            // Four bytes always decide: a sequence is never longer.
+            let take = input.len().min(4 - held_len);
+            let mut window = [0u8; 4];
+            window[..held_len].copy_from_slice(&self.held[..held_len]);
+            window[held_len..held_len + take].copy_from_slice(&input[..take]);
+            let window = &window[..held_len + take];
+            let start = base - held_len as u64;
+            match decode(window) {
+                Step::Incomplete => {
+                    // Only when `input` is too short to decide; hold it all.
+                    self.held[..window.len()].copy_from_slice(window);
+                    self.held_len = window.len() as u8;
+                    return Ok(());
+                }
+                Step::Char { scalar, len } => {
+                    push_upper(sink, scalar, &window[..len]);
+                    i = len - held_len;
+                }
+                Step::Invalid { len } => {
+                    // Held bytes are a well-formed prefix, so `len >= held_len`.
+                    sink.push(self.invalid(&window[..len], start)?);
+                    i = len - held_len;
+                }
+            }
+            self.held_len = 0;
+        }
+
+        // ASCII goes a word or a vector block at a time, most other text a
+        // 64-byte vector block at a time (`block.rs`), and what that leaves
+        // one character per step of a few compares, at most one table
+        // lookup and one fixed-size store (into the sink's slack): no
+        // variable-length copies, so no `memcpy` calls in the hot loop.
+        let mut block_rest_until = 0;
+        while i < input.len() {
+            let lead = input[i];
+            if lead < 0x80 {
+                i += sink.ascii_run(&input[i..]);
+                continue;
+            }
+            // Most text: the block path. In a script it does not know it
+            // stops early, and then rests for a while rather than keep
+            // paying for blocks.
+            if i >= block_rest_until {
+                let n = block_run(sink, &input[i..]);
+                if n < BLOCK_WORTH_IT {
+                    block_rest_until = i + BLOCK_REST;
+                }
+                if n > 0 {
+                    i += n;
+                    continue;
+                }
+            }
+            // Four bytes in view: runs of well-formed 2- and 3-byte
+            // sequences, then single 4-byte ones.
+            if let Some(&bytes) = input[i..].first_chunk::<4>() {
+                let word = u32::from_le_bytes(bytes);
+                if is_two_byte(word) {
+                    i += two_byte_run(sink, &input[i..]);
+                    continue;
+                }
+                if is_three_byte(word) {
+                    let n = three_byte_run(sink, &input[i..]);
+                    if n > 0 {
+                        i += n;
+                        continue;
+                    }
+                } else {
+                    let n = four_byte_run(sink, &input[i..]);
+                    if n > 0 {
+                        i += n;
+                        continue;
+                    }
+                }
+            }
+            // Ill-formed input, or a sequence near the end of the piece.
+            match decode(&input[i..]) {
+                Step::Char { scalar, len } => {
+                    push_upper(sink, scalar, &input[i..i + len]);
+                    i += len;
+                }
+                Step::Invalid { len } => {
+                    sink.push(self.invalid(&input[i..i + len], base + i as u64)?);
+                    i += len;
+                }
+                Step::Incomplete => {
+                    let rest = &input[i..];
+                    self.held[..rest.len()].copy_from_slice(rest);
+                    self.held_len = rest.len() as u8;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the policy to one ill-formed maximal subpart at `offset`:
+    /// what to emit for it, or the (now sticky) error.
+    ///
+    /// Returns the bytes rather than taking the sink, so the sink's address
+    /// never escapes the hot loop and its cursor stays in registers.
+    fn invalid<'b>(&mut self, bytes: &'b [u8], offset: u64) -> Result<&'b [u8], CodecError> {
+        self.invalid_sequences += 1;
+        match self.config.invalid {
+            InvalidUtf8::PassThrough => Ok(bytes),
+            InvalidUtf8::Replace => Ok(REPLACEMENT),
+            InvalidUtf8::Reject => Err(self.fail(CodecError::InvalidUtf8 {
+                offset,
+                sequence: InvalidSequence::new(bytes),
+            })),
+        }
+    }
+}
+
+/// Runs the ASCII casing over `input`, with AVX2 where the CPU has it (see
+/// [`Codec::feed_piece`]).
+fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, as checked just above.
+        return unsafe { ascii_piece_avx2(input, sink) };
+    }
+    sink.push_ascii_upper(input)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+#[target_feature(enable = "avx2")]
+fn ascii_piece_avx2(input: &[u8], sink: &mut Sink<'_>) {
+    sink.push_ascii_upper(input)
+}
+
+/// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.
+#[inline(always)]
+fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
+    match upper(scalar) {
+        Some((word, len)) => sink.push_array(word, len),
+        None => sink.push(src),
+    }
+}

@@ -1,0 +1,200 @@
+//! Writing straight into a `BytesMut`'s spare capacity.
+//!
+//! The hot loops write each output byte once, into memory reserved up front,
+//! instead of zero-filling first or checking capacity per byte. They also
+//! write whole blocks and words past the bytes they keep (into [`SLACK`]),
+//! which turns variable-length copies into fixed-size stores. This is the
+//! codec's only `unsafe` besides calling the AVX2 build of its loop
+//! (`codec.rs`): a `set_len` over bytes [`Sink`] has initialised. (The
+//! shell has two more, in `pipe.rs`: mapping stdin and its SIGBUS handler.)
+
+use core::mem::MaybeUninit;
+
+use bytes::BytesMut;
+
+use super::case::ascii_upper;
+
+/// Bytes uppercased per step in the ASCII fast path: one word for the short
+/// runs of mixed text, then long (vectorised) blocks for long runs.
+const WORD: usize = 8;
+const LONG_BLOCK: usize = 128;
+
+/// Scratch room past the output bound for the fixed-size stores of
+/// [`Sink::push_array`] (up to a whole block of the block path) and of
+/// ASCII words.
+const SLACK: usize = 64;
+
+/// An append-only cursor over reserved, uninitialised memory.
+pub(crate) struct Sink<'a> {
+    buf: &'a mut [MaybeUninit<u8>],
+    len: usize,
+}
+
+impl<'a> Sink<'a> {
+    /// Moves the cursor out, leaving `self` empty until it is assigned back.
+    ///
+    /// A hot loop works on the moved-out copy, a local whose fields can live
+    /// in registers: through `&mut Sink`, every byte stored into the output
+    /// may alias the cursor itself, and the compiler reloads it after each.
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> Sink<'a> {
+        Sink {
+            buf: core::mem::take(&mut self.buf),
+            len: self.len,
+        }
+    }
+
+    /// Appends `bytes`. Panics (never writes out of bounds) if the caller
+    /// reserved too little, which would be a broken `max_output_len` bound.
+    #[inline]
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return; // the common case when flushing runs; skip the bounds work
+        }
+        let dst = &mut self.buf[self.len..self.len + bytes.len()];
+        for (d, &s) in dst.iter_mut().zip(bytes) {
+            d.write(s);
+        }
+        self.len += bytes.len();
+    }
+
+    /// Appends the first `len` (at most `N`) bytes of `bytes`, storing all
+    /// `N` (the rest lands in the slack and is overwritten later).
+    #[inline(always)]
+    pub(crate) fn push_array<const N: usize>(&mut self, bytes: [u8; N], len: usize) {
+        debug_assert!(len <= N && N <= SLACK);
+        let dst = self.buf[self.len..].first_chunk_mut::<N>().unwrap();
+        for k in 0..N {
+            dst[k].write(bytes[k]);
+        }
+        self.len += len;
+    }
+
+    /// Appends the ASCII uppercase of all of `src` (non-ASCII bytes unchanged).
+    #[inline(always)]
+    pub(crate) fn push_ascii_upper(&mut self, src: &[u8]) {
+        let dst = &mut self.buf[self.len..self.len + src.len()];
+        for (d, &s) in dst.iter_mut().zip(src) {
+            d.write(ascii_upper(s));
+        }
+        self.len += src.len();
+    }
+
+    /// Uppercases the ASCII run at the start of `src` until the first
+    /// non-ASCII byte or the end, and returns how many bytes it took.
+    ///
+    /// Works a block at a time: each block is uppercased and stored whole,
+    /// then only its ASCII prefix is kept. A short first block serves the
+    /// short runs of mixed text; long blocks then serve long runs.
+    #[inline(always)]
+    pub(crate) fn ascii_run(&mut self, src: &[u8]) -> usize {
+        let mut n = 0;
+        // One word first, so a short run costs one small step.
+        if let Some(stop) = self.ascii_word(src, &mut n) {
+            return stop;
+        }
+        // Input and output blocks side by side, bounds checked once.
+        let dst = &mut self.buf[self.len + n..self.len + src.len()];
+        let blocks = src[n..].chunks_exact(LONG_BLOCK);
+        for (block, dst) in blocks.zip(dst.chunks_exact_mut(LONG_BLOCK)) {
+            if !ascii_block::<LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
+                // Keep the block's ASCII prefix. (A free function: passing
+                // `self` to a call would pin the cursor in memory.)
+                let n = n + ascii_prefix_len(block);
+                self.len += n;
+                return n;
+            }
+            n += LONG_BLOCK;
+        }
+        while src.len() - n >= WORD {
+            if let Some(stop) = self.ascii_word(src, &mut n) {
+                return stop;
+            }
+        }
+        for &s in &src[n..] {
+            if s >= 0x80 {
+                break;
+            }
+            self.buf[self.len + n].write(ascii_upper(s));
+            n += 1;
+        }
+        self.len += n;
+        n
+    }
+
+    /// Uppercases the word at `src[*n..]`: returns the run's length if the
+    /// run ends in it, else advances `*n` past it (or leaves it when fewer
+    /// than a word's bytes are left).
+    #[inline(always)]
+    fn ascii_word(&mut self, src: &[u8], n: &mut usize) -> Option<usize> {
+        let word = u64::from_le_bytes(*src[*n..].first_chunk::<WORD>()?);
+        let at = self.len + *n;
+        let dst = self.buf[at..].first_chunk_mut::<WORD>().unwrap();
+        for (d, s) in dst.iter_mut().zip(swar_ascii_upper(word).to_le_bytes()) {
+            d.write(s);
+        }
+        let high = word & 0x8080_8080_8080_8080;
+        if high != 0 {
+            // The lowest set bit marks the first non-ASCII byte.
+            *n += high.trailing_zeros() as usize / 8;
+            self.len += *n;
+            return Some(*n);
+        }
+        *n += WORD;
+        None
+    }
+}
+
+/// Stores the ASCII uppercase of `block` in `dst`, and says whether the
+/// whole block was ASCII.
+#[inline(always)]
+fn ascii_block<const B: usize>(block: &[u8; B], dst: &mut [MaybeUninit<u8>; B]) -> bool {
+    let mut any = 0;
+    for k in 0..B {
+        any |= block[k];
+        dst[k].write(ascii_upper(block[k]));
+    }
+    any < 0x80
+}
+
+/// How many bytes of `block` come before its first non-ASCII byte.
+fn ascii_prefix_len(block: &[u8]) -> usize {
+    block.iter().position(|&b| b >= 0x80).unwrap_or(block.len())
+}
+
+/// Uppercases the ASCII bytes of a little-endian word, 8 at a time.
+///
+/// Exact for every byte before the first non-ASCII one: a byte of 0x80 or
+/// more can carry into the bytes after it, never into those before, and
+/// only the prefix before it is kept.
+#[inline(always)]
+const fn swar_ascii_upper(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let from_a = word.wrapping_add(ONES * (0x80 - b'a' as u64)); // high bit: b >= 'a'
+    let past_z = word.wrapping_add(ONES * (0x80 - b'z' as u64 - 1)); // high bit: b > 'z'
+    let lower = from_a & !past_z & (ONES * 0x80);
+    word ^ (lower >> 2)
+}
+
+/// Reserves room for `max` bytes at the end of `out`, lets `f` append up to
+/// that many through a [`Sink`], and keeps exactly what it appended.
+pub(crate) fn with_sink<R>(
+    out: &mut BytesMut,
+    max: usize,
+    f: impl FnOnce(&mut Sink<'_>) -> R,
+) -> R {
+    out.reserve(max + SLACK);
+    let mut sink = Sink {
+        buf: &mut out.spare_capacity_mut()[..max + SLACK],
+        len: 0,
+    };
+    let result = f(&mut sink);
+    let kept = sink.len;
+    debug_assert!(kept <= max, "output bound exceeded");
+    // SAFETY: `Sink` only advances `len` over slots of `buf` it has already
+    // initialised with `MaybeUninit::write` (stores past `len` are scratch),
+    // and `buf` lies within `out`'s spare capacity, so the first `kept`
+    // spare bytes are initialised.
+    unsafe { out.set_len(out.len() + kept) };
+    result
+}
