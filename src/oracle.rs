@@ -232,6 +232,21 @@ pub fn step(policy: InvalidUtf8, seg: &[u8], base: u64, end_of_stream: bool) -> 
     }
 }
 
+/// A PROXY protocol v1 header for a TCP connection from `source` to
+/// `destination`, as HAProxy's `send-proxy` writes it, built with `format!`
+/// from the specification's grammar (independent of [`crate::proxy`]).
+pub fn proxy_v1(source: core::net::SocketAddr, destination: core::net::SocketAddr) -> Vec<u8> {
+    let protocol = if source.is_ipv4() { "TCP4" } else { "TCP6" };
+    std::format!(
+        "PROXY {protocol} {} {} {} {}\r\n",
+        source.ip(),
+        destination.ip(),
+        source.port(),
+        destination.port()
+    )
+    .into_bytes()
+}
+
 /// Bytes shown as a Rust byte-string literal, shortened past 512 bytes.
 pub struct Lit<'a>(pub &'a [u8]);
 

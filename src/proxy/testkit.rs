@@ -8,18 +8,7 @@ use core::net::SocketAddr;
 
 use super::{Progress, ProxyError, ProxyHeader, ProxyParser, V2_SIGNATURE};
 
-/// A v1 line for TCP over IPv4 or IPv6 (by the source's family).
-pub fn v1(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
-    let protocol = if source.is_ipv4() { "TCP4" } else { "TCP6" };
-    std::format!(
-        "PROXY {protocol} {} {} {} {}\r\n",
-        source.ip(),
-        destination.ip(),
-        source.port(),
-        destination.port()
-    )
-    .into_bytes()
-}
+pub use crate::oracle::proxy_v1 as v1;
 
 /// A v2 header: `ver_cmd`, `family`, the address block and TLV bytes as
 /// given; the length field covers both.

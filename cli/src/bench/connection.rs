@@ -112,126 +112,138 @@ impl Connection {
         stream: &mut TcpStream,
         window: Option<usize>,
     ) -> Result<(), Failure> {
-        let block = &*self.block;
         let (mut reader, mut writer) = stream.split();
-        // Units sent and not yet answered: (end of its reply in the stream, send time).
-        let in_flight: Mutex<VecDeque<(u64, Instant)>> = Mutex::new(VecDeque::new());
-        let permits = Semaphore::new(window.unwrap_or(0));
-        let done_writing = AtomicBool::new(false);
+        let flight = Flight {
+            in_flight: Mutex::new(VecDeque::new()),
+            permits: Semaphore::new(window.unwrap_or(0)),
+            window,
+            done_writing: AtomicBool::new(false),
+        };
+        tokio::try_join!(
+            self.send_units(&mut writer, &flight),
+            self.check_replies(&mut reader, &flight)
+        )
+        .map(|_| ())
+    }
 
-        let write = async {
-            let mut unit = self.first_unit;
-            let mut reply_end = 0u64;
-            loop {
-                let mut want = 1;
-                if let Some(window) = window {
-                    // Wait for one free slot, then take every free slot.
-                    permits
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed")
-                        .forget();
-                    while want < window {
-                        match permits.try_acquire() {
-                            Ok(permit) => permit.forget(),
-                            Err(_) => break,
-                        }
-                        want += 1;
-                    }
-                }
-                // One write per contiguous run of units in the block.
-                let contiguous = want.min(block.units() - unit);
-                let now = Instant::now();
-                let count = self.shared.claim(contiguous, now);
-                if window.is_some() {
-                    permits.add_permits(want - count);
-                }
-                if count == 0 {
-                    break;
-                }
-                {
-                    let mut in_flight = lock(&in_flight);
-                    for i in unit..unit + count {
-                        reply_end += block.reply_range(i).len() as u64;
-                        in_flight.push_back((reply_end, now));
-                    }
-                }
-                let bytes = block.inputs(unit, count);
-                writer
-                    .write_all(bytes)
-                    .await
-                    .map_err(|err| self.io_failure("sending", err))?;
-                self.shared.wrote(now, bytes.len());
-                unit = (unit + count) % block.units();
+    /// The writing half of [`windowed`](Self::windowed): claims units from
+    /// the shared budget (as many as the window has room for), records when
+    /// each was sent and where its reply ends, writes them, and half-closes
+    /// when the budget runs out.
+    async fn send_units(
+        &self,
+        writer: &mut (impl AsyncWriteExt + Unpin),
+        flight: &Flight,
+    ) -> Result<(), Failure> {
+        let block = &*self.block;
+        let mut unit = self.first_unit;
+        let mut reply_end = 0u64;
+        loop {
+            let want = flight.acquire_slots().await;
+            // One write per contiguous run of units in the block.
+            let contiguous = want.min(block.units() - unit);
+            let now = Instant::now();
+            let count = self.shared.claim(contiguous, now);
+            flight.release_slots(want - count);
+            if count == 0 {
+                break;
             }
+            {
+                let mut in_flight = lock(&flight.in_flight);
+                for i in unit..unit + count {
+                    reply_end += block.reply_range(i).len() as u64;
+                    in_flight.push_back((reply_end, now));
+                }
+            }
+            let bytes = block.inputs(unit, count);
             writer
-                .shutdown()
+                .write_all(bytes)
                 .await
-                .map_err(|err| self.io_failure("half-closing", err))?;
-            done_writing.store(true, Ordering::Release);
-            Ok::<_, Failure>(())
-        };
+                .map_err(|err| self.io_failure("sending", err))?;
+            self.shared.wrote(now, bytes.len());
+            unit = (unit + count) % block.units();
+        }
+        writer
+            .shutdown()
+            .await
+            .map_err(|err| self.io_failure("half-closing", err))?;
+        flight.done_writing.store(true, Ordering::Release);
+        Ok(())
+    }
 
-        let read = async {
-            let mut expected = Expected::new(block, self.first_unit);
-            let mut buf = vec![0u8; STREAM_READ_BUF];
-            let mut completed = 0u64;
-            loop {
-                let n = reader
-                    .read(&mut buf)
-                    .await
-                    .map_err(|err| self.io_failure("receiving", err))?;
-                let now = Instant::now();
-                if n == 0 {
-                    let outstanding = lock(&in_flight).len();
-                    if outstanding > 0 || !done_writing.load(Ordering::Acquire) {
-                        return Err(Failure::Connection(format!(
-                            "connection {}: the server closed the connection early, \
-                             with {outstanding} replies outstanding",
-                            self.index
-                        )));
-                    }
-                    return Ok(());
-                }
-                // The server can only owe replies to units already sent.
-                let owed = lock(&in_flight)
-                    .back()
-                    .map_or(0, |&(end, _)| end - expected.offset());
-                let got = &buf[..n.min(owed as usize)];
-                expected.check(got).map_err(|at| {
-                    let offset = expected.offset() + at as u64;
-                    let number = completed + 1 + units_before(&in_flight, offset);
-                    self.mismatch(&expected, got, at, number)
-                })?;
-                if n as u64 > owed {
-                    return Err(Failure::Mismatch(format!(
-                        "connection {}: the server sent {} bytes more than the replies \
-                         to the messages sent ({})",
-                        self.index,
-                        n as u64 - owed,
-                        show(&buf[got.len()..n.min(got.len() + CONTEXT)]),
-                    )));
-                }
-                self.shared.read(now, n);
-
-                let mut in_flight = lock(&in_flight);
-                let answered = in_flight
-                    .iter()
-                    .take_while(|&&(end, _)| end <= expected.offset())
-                    .count();
-                if answered > 0 {
-                    let sent_at = in_flight.drain(..answered).map(|(_, at)| at);
-                    self.shared.completed(self.index, now, sent_at);
-                    drop(in_flight);
-                    completed += answered as u64;
-                    if window.is_some() {
-                        permits.add_permits(answered);
-                    }
-                }
+    /// The reading half of [`windowed`](Self::windowed): checks every byte
+    /// against the expected replies, never more than what was sent, counts
+    /// answered units and frees their window slots.
+    async fn check_replies(
+        &self,
+        reader: &mut (impl AsyncReadExt + Unpin),
+        flight: &Flight,
+    ) -> Result<(), Failure> {
+        let mut expected = Expected::new(&self.block, self.first_unit);
+        let mut buf = vec![0u8; STREAM_READ_BUF];
+        let mut completed = 0u64;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .await
+                .map_err(|err| self.io_failure("receiving", err))?;
+            let now = Instant::now();
+            if n == 0 {
+                return self.closed_by_server(flight);
             }
-        };
+            // The server can only owe replies to units already sent.
+            let owed = lock(&flight.in_flight)
+                .back()
+                .map_or(0, |&(end, _)| end - expected.offset());
+            let got = &buf[..n.min(owed as usize)];
+            expected.check(got).map_err(|at| {
+                let offset = expected.offset() + at as u64;
+                let number = completed + 1 + units_before(&flight.in_flight, offset);
+                self.mismatch(&expected, got, at, number)
+            })?;
+            if n as u64 > owed {
+                return Err(Failure::Mismatch(format!(
+                    "connection {}: the server sent {} bytes more than the replies \
+                     to the messages sent ({})",
+                    self.index,
+                    n as u64 - owed,
+                    show(&buf[got.len()..n.min(got.len() + CONTEXT)]),
+                )));
+            }
+            self.shared.read(now, n);
+            completed += self.answered(flight, expected.offset(), now);
+        }
+    }
 
-        tokio::try_join!(write, read).map(|_| ())
+    /// The server closed its side: fine once every reply arrived and we
+    /// half-closed first, an error otherwise.
+    fn closed_by_server(&self, flight: &Flight) -> Result<(), Failure> {
+        let outstanding = lock(&flight.in_flight).len();
+        if outstanding > 0 || !flight.done_writing.load(Ordering::Acquire) {
+            return Err(Failure::Connection(format!(
+                "connection {}: the server closed the connection early, \
+                 with {outstanding} replies outstanding",
+                self.index
+            )));
+        }
+        Ok(())
+    }
+
+    /// Retires the units whose replies end at or before `offset`: records
+    /// their latencies and frees their window slots. Returns how many.
+    fn answered(&self, flight: &Flight, offset: u64, now: Instant) -> u64 {
+        let mut in_flight = lock(&flight.in_flight);
+        let answered = in_flight
+            .iter()
+            .take_while(|&&(end, _)| end <= offset)
+            .count();
+        if answered > 0 {
+            let sent_at = in_flight.drain(..answered).map(|(_, at)| at);
+            self.shared.completed(self.index, now, sent_at);
+            drop(in_flight);
+            flight.release_slots(answered);
+        }
+        answered as u64
     }
 
     /// After the last reply: half-close, then the server must close too
@@ -274,6 +286,49 @@ impl Connection {
             show(&want),
             show(&got[start..end]),
         ))
+    }
+}
+
+/// What the two halves of a windowed connection share.
+struct Flight {
+    /// Units sent and not yet answered: (end of its reply in the stream, send time).
+    in_flight: Mutex<VecDeque<(u64, Instant)>>,
+    /// Free window slots (pipelined rr); unused in stream mode.
+    permits: Semaphore,
+    /// Units in flight at most; `None` in stream mode (as much as TCP allows).
+    window: Option<usize>,
+    /// Set once the writer has half-closed.
+    done_writing: AtomicBool,
+}
+
+impl Flight {
+    /// Waits for one free window slot, then takes every free one; 1 without
+    /// a window.
+    async fn acquire_slots(&self) -> usize {
+        let Some(window) = self.window else {
+            return 1;
+        };
+        self.permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed")
+            .forget();
+        let mut want = 1;
+        while want < window {
+            match self.permits.try_acquire() {
+                Ok(permit) => permit.forget(),
+                Err(_) => break,
+            }
+            want += 1;
+        }
+        want
+    }
+
+    /// Gives `n` window slots back (no-op without a window).
+    fn release_slots(&self, n: usize) {
+        if self.window.is_some() {
+            self.permits.add_permits(n);
+        }
     }
 }
 

@@ -29,7 +29,47 @@ const TICK: Duration = Duration::from_millis(250);
 pub(super) async fn run(plan: &Plan) -> Result<Report, String> {
     let blocks = generate_blocks(plan);
     let mut failures = Failures::default();
+    let streams = connect_all(plan, &mut failures).await?;
 
+    let start = Instant::now();
+    let measure_from = start + plan.warmup;
+    let deadline = plan.duration.map(|duration| measure_from + duration);
+    let shared = Arc::new(Shared::new(
+        plan.connections,
+        measure_from,
+        deadline,
+        plan.requests,
+    ));
+
+    let connected = streams.len();
+    let mut tasks = spawn_connections(plan, streams, &blocks, &shared);
+    let mut watch = Watch {
+        progress: Progress::new(plan.progress, start, measure_from),
+        last_activity: 0,
+        quiet_since: Instant::now(),
+    };
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(joined) => watch.joined(joined, &mut failures),
+            },
+            _ = ticker.tick() => watch.tick(plan, &shared, &mut tasks, &mut failures),
+        }
+    }
+    watch.progress.clear();
+
+    Ok(Report::new(plan, connected, &shared, failures))
+}
+
+/// Opens every connection; the failed ones are counted, and `Err` if none
+/// succeeded.
+async fn connect_all(
+    plan: &Plan,
+    failures: &mut Failures,
+) -> Result<Vec<(usize, TcpStream)>, String> {
     let mut streams = Vec::with_capacity(plan.connections);
     for index in 0..plan.connections {
         match connect(plan).await {
@@ -44,18 +84,16 @@ pub(super) async fn run(plan: &Plan) -> Result<Report, String> {
             failures.first().unwrap_or("no connection")
         ));
     }
+    Ok(streams)
+}
 
-    let start = Instant::now();
-    let measure_from = start + plan.warmup;
-    let deadline = plan.duration.map(|duration| measure_from + duration);
-    let shared = Arc::new(Shared::new(
-        plan.connections,
-        measure_from,
-        deadline,
-        plan.requests,
-    ));
-
-    let connected = streams.len();
+/// One task per connection, each running the plan's mode over its block.
+fn spawn_connections(
+    plan: &Plan,
+    streams: Vec<(usize, TcpStream)>,
+    blocks: &[Arc<Block>],
+    shared: &Arc<Shared>,
+) -> JoinSet<Result<(), Failure>> {
     let mut tasks = JoinSet::new();
     for (index, mut stream) in streams {
         let block = Arc::clone(&blocks[index % blocks.len()]);
@@ -63,7 +101,7 @@ pub(super) async fn run(plan: &Plan) -> Result<Report, String> {
         let first_unit = (index / blocks.len() * 7919) % block.units();
         let connection = Connection {
             index,
-            shared: Arc::clone(&shared),
+            shared: Arc::clone(shared),
             block,
             first_unit,
         };
@@ -81,59 +119,73 @@ pub(super) async fn run(plan: &Plan) -> Result<Report, String> {
             result
         });
     }
+    tasks
+}
 
-    let mut progress = Progress::new(plan.progress, start, measure_from);
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_activity = 0;
-    let mut quiet_since = Instant::now();
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                None => break,
-                Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(Failure::Mismatch(message)))) => {
-                    progress.clear();
-                    error!("{message}");
-                    failures.mismatch(message);
-                }
-                Some(Ok(Err(Failure::Connection(message)))) => {
-                    progress.clear();
-                    error!("{message}");
-                    failures.connection(message);
-                }
-                Some(Err(err)) if err.is_panic() => {
-                    failures.connection(format!("a connection task panicked: {err}"));
-                }
-                Some(Err(_)) => {} // aborted by the watchdog, already counted
-            },
-            _ = ticker.tick() => {
-                let now = Instant::now();
-                progress.tick(now, &shared);
-                let activity = shared.activity.load(Relaxed);
-                if activity != last_activity {
-                    last_activity = activity;
-                    quiet_since = now;
-                } else if now - quiet_since >= plan.timeout {
-                    let stalled = tasks.len();
-                    progress.clear();
-                    let message = format!(
-                        "no reply for {:.1} s: giving up on {stalled} connection(s) \
-                         still waiting for the server",
-                        plan.timeout.as_secs_f64()
-                    );
-                    error!("{message}");
-                    for _ in 0..stalled {
-                        failures.connection(message.clone());
-                    }
-                    tasks.abort_all();
-                }
+/// The coordinator's view while the connections run: the progress line and
+/// the stall watchdog.
+struct Watch {
+    progress: Progress,
+    last_activity: u64,
+    quiet_since: Instant,
+}
+
+impl Watch {
+    /// A connection task ended: log and count its failure, if any.
+    fn joined(
+        &mut self,
+        joined: Result<Result<(), Failure>, tokio::task::JoinError>,
+        failures: &mut Failures,
+    ) {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(Failure::Mismatch(message))) => {
+                self.progress.clear();
+                error!("{message}");
+                failures.mismatch(message);
             }
+            Ok(Err(Failure::Connection(message))) => {
+                self.progress.clear();
+                error!("{message}");
+                failures.connection(message);
+            }
+            Err(err) if err.is_panic() => {
+                failures.connection(format!("a connection task panicked: {err}"));
+            }
+            Err(_) => {} // aborted by the watchdog, already counted
         }
     }
-    progress.clear();
 
-    Ok(Report::new(plan, connected, &shared, failures))
+    /// Redraws the progress line; when no byte has moved for `--timeout`,
+    /// gives up on every connection still running.
+    fn tick(
+        &mut self,
+        plan: &Plan,
+        shared: &Shared,
+        tasks: &mut JoinSet<Result<(), Failure>>,
+        failures: &mut Failures,
+    ) {
+        let now = Instant::now();
+        self.progress.tick(now, shared);
+        let activity = shared.activity.load(Relaxed);
+        if activity != self.last_activity {
+            self.last_activity = activity;
+            self.quiet_since = now;
+        } else if now - self.quiet_since >= plan.timeout {
+            let stalled = tasks.len();
+            self.progress.clear();
+            let message = format!(
+                "no reply for {:.1} s: giving up on {stalled} connection(s) \
+                 still waiting for the server",
+                plan.timeout.as_secs_f64()
+            );
+            error!("{message}");
+            for _ in 0..stalled {
+                failures.connection(message.clone());
+            }
+            tasks.abort_all();
+        }
+    }
 }
 
 /// One connection, Nagle off (replies to small messages must not wait).

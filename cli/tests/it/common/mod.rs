@@ -798,15 +798,4 @@ impl Drop for StandInServer {
 
 // ---------------------------------------------------------------- PROXY protocol
 
-/// A PROXY protocol v1 header for TCP from `source` to `destination`.
-pub fn proxy_v1(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
-    let protocol = if source.is_ipv4() { "TCP4" } else { "TCP6" };
-    format!(
-        "PROXY {protocol} {} {} {} {}\r\n",
-        source.ip(),
-        destination.ip(),
-        source.port(),
-        destination.port()
-    )
-    .into_bytes()
-}
+pub use upcase::oracle::proxy_v1;
