@@ -254,8 +254,7 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
     let b = ServerProcess::start(&args);
     let proxy = Haproxy::start(&binary, &[a.addr(), b.addr()]);
     let frontend = proxy.frontend;
-    let seed = Rng::seed("haproxy", 0x4A50_5258);
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(Rng::seed("haproxy", 0x4A50_5258));
 
     // Health checks reach both with a PROXY v2 LOCAL header.
     for server in [&a, &b] {
@@ -267,113 +266,29 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
             .await;
     }
 
-    // Phase 1: many concurrent clients, all answered exactly, split over both.
-    let clients = 40;
-    let ports = within(60, "phase 1 clients", async {
-        let mut tasks = Vec::new();
-        for i in 0..clients {
-            let len = rng.range(1, 20_000);
-            let input = mixed_input(&mut rng, len, 3);
-            let seed = rng.next_u64();
-            tasks.push(tokio::spawn(client(
-                frontend,
-                input,
-                seed ^ i,
-                Duration::ZERO,
-                None,
-            )));
-        }
-        let mut ports = Vec::new();
-        for task in tasks {
-            ports.push(task.await.unwrap());
-        }
-        ports
-    })
-    .await;
-    // Close lines come just after the replies: wait for them to be logged.
-    wait_until(Duration::from_secs(10), || {
-        ports.iter().all(|p| {
-            let needle = format!("client=127.0.0.1:{p} proxy=");
-            a.log_count(&needle) + b.log_count(&needle) > 0
-        })
-    })
-    .await;
-    let mut per_server = [0usize; 2];
-    for &port in &ports {
-        per_server[server_of(&[&a, &b], port)] += 1;
-    }
-    // Round robin: both serve (exactly half each unless a health check
-    // flapped under load, so only "both" is asserted).
-    assert!(
-        per_server.iter().all(|&n| n > 0),
-        "round robin: {per_server:?}"
-    );
+    let per_server = round_robin(frontend, [&a, &b], &mut rng).await;
 
     // Phase 2: slow clients (about 1.5 s each) in flight on both servers,
     // then SIGTERM `a`.
     let in_flight = 10;
-    let mut slow = Vec::new();
-    let (connected, mut ports_rx) = tokio::sync::mpsc::unbounded_channel();
-    for i in 0..in_flight {
-        let input = mixed_input(&mut rng, 6000, 2);
-        let seed = rng.next_u64();
-        let pause = Duration::from_millis(25);
-        slow.push(tokio::spawn(client(
-            frontend,
-            input,
-            seed ^ i,
-            pause,
-            Some(connected.clone()),
-        )));
-    }
-    // Once every slow client's header has reached its server, all are in flight.
-    let mut slow_started = Vec::new();
-    while slow_started.len() < in_flight as usize {
-        let port = within(10, "slow clients connecting", ports_rx.recv())
-            .await
-            .unwrap();
-        slow_started.push(port);
-    }
-    wait_until(Duration::from_secs(10), || {
-        slow_started.iter().all(|p| {
-            let needle = format!("client=127.0.0.1:{p} proxy=");
-            a.log_count(&needle) + b.log_count(&needle) > 0
-        })
-    })
-    .await;
+    let slow = slow_clients_in_flight(frontend, [&a, &b], &mut rng, in_flight).await;
     a.signal(Signal::SIGTERM);
     a.wait_log("stopped accepting", Duration::from_secs(5))
         .await;
 
     // New clients while `a` drains: all answered, all by `b`.
     let fresh = within(60, "clients during the drain", async {
-        let mut tasks = Vec::new();
-        for i in 0..20u64 {
-            let input = mixed_input(&mut rng, 2000, 3);
-            tasks.push(tokio::spawn(client(
-                frontend,
-                input,
-                i,
-                Duration::ZERO,
-                None,
-            )));
-        }
-        let mut ports = Vec::new();
-        for task in tasks {
-            ports.push(task.await.unwrap());
-        }
-        ports
+        let tasks = (0..20u64)
+            .map(|i| {
+                let input = mixed_input(&mut rng, 2000, 3);
+                tokio::spawn(client(frontend, input, i, Duration::ZERO, None))
+            })
+            .collect();
+        join_all(tasks).await
     })
     .await;
     // Every in-flight exchange finishes with every byte (checked in `client`).
-    let slow_ports = within(60, "in-flight clients", async {
-        let mut ports = Vec::new();
-        for task in slow {
-            ports.push(task.await.unwrap());
-        }
-        ports
-    })
-    .await;
+    let slow_ports = within(60, "in-flight clients", join_all(slow)).await;
 
     let status = a.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "drained instance exited with {status}");
@@ -402,6 +317,98 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
         fresh.len()
     );
     drop(proxy);
+}
+
+/// Phase 1: many concurrent clients through HAProxy, all answered exactly
+/// and split over both servers. Returns how many each server logged.
+async fn round_robin(
+    frontend: SocketAddr,
+    servers: [&ServerProcess; 2],
+    rng: &mut Rng,
+) -> [usize; 2] {
+    let clients = 40;
+    let ports = within(60, "phase 1 clients", async {
+        let tasks = (0..clients)
+            .map(|i| {
+                let len = rng.range(1, 20_000);
+                let input = mixed_input(rng, len, 3);
+                let seed = rng.next_u64();
+                tokio::spawn(client(frontend, input, seed ^ i, Duration::ZERO, None))
+            })
+            .collect();
+        join_all(tasks).await
+    })
+    .await;
+    // Close lines come just after the replies: wait for them to be logged.
+    wait_until(Duration::from_secs(10), || {
+        logged_by_either(servers, &ports)
+    })
+    .await;
+    let mut per_server = [0usize; 2];
+    for &port in &ports {
+        per_server[server_of(&servers, port)] += 1;
+    }
+    // Round robin: both serve (exactly half each unless a health check
+    // flapped under load, so only "both" is asserted).
+    assert!(
+        per_server.iter().all(|&n| n > 0),
+        "round robin: {per_server:?}"
+    );
+    per_server
+}
+
+/// Starts `count` slow clients (a 25 ms pause between pieces) and returns
+/// once every one's PROXY header has reached its server: all are in flight.
+async fn slow_clients_in_flight(
+    frontend: SocketAddr,
+    servers: [&ServerProcess; 2],
+    rng: &mut Rng,
+    count: u64,
+) -> Vec<tokio::task::JoinHandle<u16>> {
+    let (connected, mut ports_rx) = tokio::sync::mpsc::unbounded_channel();
+    let slow = (0..count)
+        .map(|i| {
+            let input = mixed_input(rng, 6000, 2);
+            let seed = rng.next_u64();
+            let pause = Duration::from_millis(25);
+            tokio::spawn(client(
+                frontend,
+                input,
+                seed ^ i,
+                pause,
+                Some(connected.clone()),
+            ))
+        })
+        .collect();
+    let mut started = Vec::new();
+    while started.len() < count as usize {
+        let port = within(10, "slow clients connecting", ports_rx.recv())
+            .await
+            .unwrap();
+        started.push(port);
+    }
+    wait_until(Duration::from_secs(10), || {
+        logged_by_either(servers, &started)
+    })
+    .await;
+    slow
+}
+
+/// Whether every client port in `ports` appears in one of the servers' logs.
+fn logged_by_either(servers: [&ServerProcess; 2], ports: &[u16]) -> bool {
+    ports.iter().all(|p| {
+        let needle = format!("client=127.0.0.1:{p} proxy=");
+        servers.iter().map(|s| s.log_count(&needle)).sum::<usize>() > 0
+    })
+}
+
+/// The client ports the tasks return, in order.
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<u16>>) -> Vec<u16> {
+    let mut ports = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        ports.push(task.await.unwrap());
+    }
+    ports
 }
 
 /// Polls `done` every 20 ms for up to `wait`.
