@@ -25,6 +25,10 @@ PIECE = 32 * 1024
 
 
 def load_stringzilla():
+    # This file is itself named stringzilla.py: keep its directory off the
+    # import path so that `import stringzilla` finds the package.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     try:
         import stringzilla  # noqa: F401
     except ImportError:

@@ -367,17 +367,22 @@ pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (Ex
     (status, stderr)
 }
 
-/// Runs `upcase ARGS` with `stdin` as its input, bounded by `secs`;
-/// returns its status, stdout and stderr (for client and pipe tests).
-pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Vec<u8>, String) {
-    use std::io::Write;
-    let mut child = upcase_bin()
+/// Starts `upcase ARGS` with stdin, stdout and stderr all piped.
+pub fn spawn_piped(args: &[&str]) -> Child {
+    upcase_bin()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `upcase ARGS` with `stdin` as its input, bounded by `secs`;
+/// returns its status, stdout and stderr (for client and pipe tests).
+pub fn run_with_stdin(args: &[&str], stdin: &[u8], secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    use std::io::Write;
+    let mut child = spawn_piped(args);
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -614,13 +619,7 @@ pub struct Running {
 impl Running {
     /// Starts `upcase ARGS`; stdout and stderr are collected in threads.
     pub fn spawn(args: &[&str]) -> Self {
-        let mut child = upcase_bin()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(args);
         let collect = |mut from: Box<dyn std::io::Read + Send>| {
             let sink = Arc::new(Mutex::new(Vec::new()));
             let to = Arc::clone(&sink);
