@@ -18,7 +18,7 @@ use tracing::{debug, error, info, warn};
 
 use super::connection::{self, Tracker};
 use super::per_ip::PerIpLimit;
-use super::summary::Stats;
+use super::stats::Stats;
 use super::ServerConfig;
 
 /// First pause after a failed accept; it doubles up to [`BACKOFF_MAX`].

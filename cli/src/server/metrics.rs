@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
-use super::summary::CloseReason;
+use super::close::{CloseReason, Series, KINDS};
 
 const METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -45,23 +45,6 @@ const UPKEEP: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_MAX: usize = 8 * 1024;
 
-/// Why a connection was refused before it was served
-/// (`upcase_connections_rejected_total{reason}`).
-const REJECT_REASONS: [&str; 3] = ["per_ip_limit", "proxy_header", "proxy_header_timeout"];
-
-/// Kinds of `upcase_errors_total{kind}`: every way a connection ends badly,
-/// plus failed accepts.
-const ERROR_KINDS: [&str; 8] = [
-    "accept",
-    "reset",
-    "io",
-    "write_stall",
-    "idle_timeout",
-    "invalid_utf8",
-    "drain_timeout",
-    "panic",
-];
-
 /// The metrics of one server, cheap to clone (one `Arc`).
 ///
 /// | series | type | meaning |
@@ -74,11 +57,12 @@ const ERROR_KINDS: [&str; 8] = [
 /// | `upcase_connection_limit_reached_total` | counter | times `--max-connections` paused accepting |
 /// | `upcase_bytes_received_total` | counter | payload bytes read (PROXY headers excluded) |
 /// | `upcase_bytes_sent_total` | counter | bytes written |
-/// | `upcase_invalid_utf8_sequences_total` | counter | ill-formed UTF-8 sequences (maximal subparts) seen under Unicode casing |
+/// | `upcase_invalid_utf8_sequences_total` | counter | ill-formed UTF-8 sequences (maximal subparts) seen under Unicode casing, whatever the policy (under reject, the one that closed the stream) |
 /// | `upcase_connection_duration_seconds` | histogram | accept to close, every connection |
 ///
 /// Every accepted connection ends in exactly one of `rejected`, `completed`
-/// or a non-`accept` error kind.
+/// or a non-`accept` error kind; which one is the table in `close.rs`,
+/// shared with the [`Summary`](super::Summary).
 #[derive(Clone)]
 pub struct Metrics(Arc<Inner>);
 
@@ -86,9 +70,9 @@ struct Inner {
     handle: PrometheusHandle,
     accepted: Counter,
     active: Gauge,
-    rejected: [Counter; REJECT_REASONS.len()],
-    completed: Counter,
-    errors: [Counter; ERROR_KINDS.len()],
+    /// One counter per close reason, in `close::KINDS` order.
+    closes: [Counter; KINDS.len()],
+    accept_errors: Counter,
     limit_reached: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
@@ -114,26 +98,7 @@ impl Metrics {
             let key = Key::from_parts(name, vec![Label::from_static_parts(label, value)]);
             recorder.register_counter(&key, &METADATA)
         };
-        recorder.describe_counter(
-            "upcase_connections_rejected_total".into(),
-            None,
-            "Connections closed before being served, by reason.".into(),
-        );
-        recorder.describe_counter(
-            "upcase_errors_total".into(),
-            None,
-            "Failed accepts and connections that ended badly, by kind.".into(),
-        );
-        recorder.describe_gauge(
-            "upcase_connections_active".into(),
-            None,
-            "Connections open now.".into(),
-        );
-        recorder.describe_histogram(
-            "upcase_connection_duration_seconds".into(),
-            Some(Unit::Seconds),
-            "Time from accept to close, per connection.".into(),
-        );
+        describe_labelled_series(&recorder);
         let inner = Inner {
             accepted: counter(
                 "upcase_connections_accepted_total",
@@ -143,13 +108,13 @@ impl Metrics {
                 &Key::from_static_name("upcase_connections_active"),
                 &METADATA,
             ),
-            rejected: REJECT_REASONS
-                .map(|reason| labelled("upcase_connections_rejected_total", "reason", reason)),
-            completed: counter(
-                "upcase_connections_completed_total",
-                "Connections closed normally: the client half-closed and got every byte.",
-            ),
-            errors: ERROR_KINDS.map(|kind| labelled("upcase_errors_total", "kind", kind)),
+            closes: KINDS.each_ref().map(|kind| match kind.series.label_name() {
+                Some(label) => labelled(kind.series.name(), label, kind.label),
+                None => {
+                    recorder.register_counter(&Key::from_static_name(kind.series.name()), &METADATA)
+                }
+            }),
+            accept_errors: labelled("upcase_errors_total", "kind", "accept"),
             limit_reached: counter(
                 "upcase_connection_limit_reached_total",
                 "Times the --max-connections limit paused accepting.",
@@ -183,7 +148,7 @@ impl Metrics {
     }
 
     pub(super) fn accept_error(&self) {
-        self.0.errors[0].increment(1);
+        self.0.accept_errors.increment(1);
     }
 
     pub(super) fn limit_reached(&self) {
@@ -209,26 +174,43 @@ impl Metrics {
         let inner = &self.0;
         inner.active.decrement(1.0);
         inner.duration.record(seconds);
-        let counter = match reason {
-            CloseReason::Completed => &inner.completed,
-            CloseReason::OverIpLimit => &inner.rejected[0],
-            CloseReason::ProxyHeader(_) => &inner.rejected[1],
-            CloseReason::ProxyTimeout => &inner.rejected[2],
-            CloseReason::Reset(_) => &inner.errors[1],
-            CloseReason::Io(_) => &inner.errors[2],
-            CloseReason::WriteStalled => &inner.errors[3],
-            CloseReason::IdleTimeout => &inner.errors[4],
-            CloseReason::Rejected(_) => &inner.errors[5],
-            CloseReason::Aborted => &inner.errors[6],
-            CloseReason::Panicked => &inner.errors[7],
-        };
-        counter.increment(1);
+        inner.closes[reason.index()].increment(1);
     }
 
     /// Folds pending histogram samples in (a scrape does it too).
     fn upkeep(&self) {
         self.0.handle.run_upkeep();
     }
+}
+
+/// The help texts of the series registered without one: the labelled
+/// counters, the gauge and the histogram.
+fn describe_labelled_series(recorder: &impl Recorder) {
+    recorder.describe_counter(
+        Series::Completed.name().into(),
+        None,
+        "Connections closed normally: the client half-closed and got every byte.".into(),
+    );
+    recorder.describe_counter(
+        "upcase_connections_rejected_total".into(),
+        None,
+        "Connections closed before being served, by reason.".into(),
+    );
+    recorder.describe_counter(
+        "upcase_errors_total".into(),
+        None,
+        "Failed accepts and connections that ended badly, by kind.".into(),
+    );
+    recorder.describe_gauge(
+        "upcase_connections_active".into(),
+        None,
+        "Connections open now.".into(),
+    );
+    recorder.describe_histogram(
+        "upcase_connection_duration_seconds".into(),
+        Some(Unit::Seconds),
+        "Time from accept to close, per connection.".into(),
+    );
 }
 
 impl Default for Metrics {
@@ -320,81 +302,9 @@ async fn scrape(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
     stream.shutdown().await
 }
 
-/// Counts ill-formed UTF-8 sequences in a stream fed in arbitrary chunks,
-/// the way the codec splits them (maximal subparts, as `Utf8Chunks` does),
-/// for `upcase_invalid_utf8_sequences_total` under the pass-through and
-/// replace policies. Only used when metrics are on.
-#[derive(Debug, Default)]
-pub(super) struct Utf8Tally {
-    /// The start of a sequence cut off by the end of the last chunk.
-    held: Vec<u8>,
-}
-
-impl Utf8Tally {
-    /// Ill-formed sequences completed by `chunk`.
-    pub(super) fn feed(&mut self, chunk: &[u8]) -> u64 {
-        if self.held.is_empty() {
-            return self.count(chunk);
-        }
-        // Rare: a sequence split across reads. Join and recount.
-        let mut joined = std::mem::take(&mut self.held);
-        joined.extend_from_slice(chunk);
-        self.count(&joined)
-    }
-
-    /// The stream ended: a held incomplete sequence is one more.
-    pub(super) fn finish(&mut self) -> u64 {
-        let held = !self.held.is_empty();
-        self.held.clear();
-        u64::from(held)
-    }
-
-    fn count(&mut self, bytes: &[u8]) -> u64 {
-        let mut count = 0;
-        let mut chunks = bytes.utf8_chunks().peekable();
-        while let Some(chunk) = chunks.next() {
-            let invalid = chunk.invalid();
-            if invalid.is_empty() {
-                continue;
-            }
-            // At the very end, a valid prefix of a sequence may yet complete.
-            let truncated = chunks.peek().is_none()
-                && std::str::from_utf8(invalid).is_err_and(|e| e.error_len().is_none());
-            if truncated {
-                self.held.extend_from_slice(invalid);
-            } else {
-                count += 1;
-            }
-        }
-        count
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The tally of `stream` cut at every position equals a one-shot count.
-    #[test]
-    fn utf8_tally_is_chunking_independent() {
-        let stream: &[u8] =
-            b"ok \xC3\xA9 \xFF bad \xE2\x82 cut \xF0\x9F\x98\x80 end \xED\xA0\x80 \xC3";
-        let one_shot = stream
-            .utf8_chunks()
-            .filter(|c| !c.invalid().is_empty())
-            .count() as u64;
-        assert_eq!(one_shot, 6);
-        for cut in 0..=stream.len() {
-            for cut2 in cut..=stream.len() {
-                let mut tally = Utf8Tally::default();
-                let n = tally.feed(&stream[..cut])
-                    + tally.feed(&stream[cut..cut2])
-                    + tally.feed(&stream[cut2..])
-                    + tally.finish();
-                assert_eq!(n, one_shot, "cuts {cut} {cut2}");
-            }
-        }
-    }
 
     #[test]
     fn render_has_every_series_at_zero() {

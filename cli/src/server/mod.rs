@@ -19,7 +19,10 @@
 //! * `proxy_header.rs` — `--proxy-protocol`: the PROXY header before the codec.
 //! * `per_ip.rs` — `--max-connections-per-ip`.
 //! * `metrics.rs` — `--metrics`: the Prometheus [`Metrics`] and their endpoint.
-//! * `summary.rs` — counters, close reasons and the [`Summary`].
+//! * `summary.rs` — the [`Summary`] of a run.
+//! * `stats.rs` — the shared counters: summary and metrics.
+//! * `close.rs` — why connections close, and the table of where each reason is counted.
+//! * `read_buf.rs` — the per-thread read buffer.
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].
 //! * `config.rs` — [`ServerConfig`].
@@ -27,12 +30,15 @@
 mod accept;
 mod bind;
 mod cli;
+mod close;
 mod config;
 mod connection;
 pub mod metrics;
 mod per_ip;
 mod proxy_header;
+mod read_buf;
 mod shutdown;
+mod stats;
 mod summary;
 
 use std::future::Future;
@@ -83,7 +89,7 @@ where
     }
 
     let per_ip = config.max_connections_per_ip.map(per_ip::PerIpLimit::new);
-    let stats = Arc::new(summary::Stats::new(config.metrics.clone()));
+    let stats = Arc::new(stats::Stats::new(config.metrics.clone()));
     let config = Arc::new(config);
     let mut connections = JoinSet::new();
     accept::accept_until(
