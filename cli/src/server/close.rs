@@ -39,6 +39,16 @@ pub(super) enum CloseReason {
     ProxyHeader(ProxyError),
     /// No complete PROXY protocol header within the timeout.
     ProxyTimeout,
+    /// Accepted at `--max-connections` with no idle connection to make
+    /// room: closed at once so the client knows.
+    OverCapacity,
+    /// `--proxy-protocol` and the peer is not in `--proxy-from`.
+    UntrustedProxy,
+    /// Closed under pressure (near `--max-connections`) for being idle
+    /// longer than the shrunk idle timeout, or to make room for a new client.
+    Evicted,
+    /// Moved fewer bytes than `--min-rate` over `--min-rate-window`.
+    TooSlow,
 }
 
 /// The Prometheus series a close is counted in.
@@ -86,7 +96,7 @@ pub(super) struct CloseKind {
 }
 
 /// Every close reason, in [`CloseReason::index`] order.
-pub(super) const KINDS: [CloseKind; 11] = [
+pub(super) const KINDS: [CloseKind; 15] = [
     kind(
         |s| &mut s.completed,
         "completed",
@@ -164,6 +174,34 @@ pub(super) const KINDS: [CloseKind; 11] = [
         "proxy_header_timeout",
         Level::INFO,
     ),
+    kind(
+        |s| &mut s.over_capacity,
+        "over_capacity",
+        Series::Rejected,
+        "over_capacity",
+        Level::DEBUG,
+    ),
+    kind(
+        |s| &mut s.untrusted_proxy,
+        "untrusted_proxy",
+        Series::Rejected,
+        "untrusted_proxy",
+        Level::DEBUG,
+    ),
+    kind(
+        |s| &mut s.evicted,
+        "evicted",
+        Series::Errors,
+        "evicted",
+        Level::INFO,
+    ),
+    kind(
+        |s| &mut s.too_slow,
+        "too_slow",
+        Series::Errors,
+        "min_rate",
+        Level::INFO,
+    ),
 ];
 
 const fn kind(
@@ -207,6 +245,10 @@ impl CloseReason {
             Self::OverIpLimit => 8,
             Self::ProxyHeader(_) => 9,
             Self::ProxyTimeout => 10,
+            Self::OverCapacity => 11,
+            Self::UntrustedProxy => 12,
+            Self::Evicted => 13,
+            Self::TooSlow => 14,
         }
     }
 
@@ -252,6 +294,10 @@ impl fmt::Display for CloseReason {
             Self::OverIpLimit => f.write_str("over the per-address connection limit"),
             Self::ProxyHeader(err) => write!(f, "bad PROXY header: {err}"),
             Self::ProxyTimeout => f.write_str("no PROXY header within the timeout"),
+            Self::OverCapacity => f.write_str("at --max-connections, no idle connection to close"),
+            Self::UntrustedProxy => f.write_str("not a trusted proxy (--proxy-from)"),
+            Self::Evicted => f.write_str("idle under pressure (near --max-connections)"),
+            Self::TooSlow => f.write_str("below --min-rate"),
         }
     }
 }

@@ -26,6 +26,7 @@ use super::close::CloseReason;
 use super::per_ip::PerIpLimit;
 use super::proxy_header;
 use super::read_buf::READ_BUF;
+use super::slots::SlotGuard;
 use super::stats::Stats;
 use super::ServerConfig;
 use upcase::proxy::ProxyHeader;
@@ -50,7 +51,10 @@ pub(super) struct Tracker {
     /// The codec's [`Codec::invalid_sequences`] already counted in the metrics.
     invalid_counted: u64,
     stats: Arc<Stats>,
-    _permit: OwnedSemaphorePermit,
+    /// The connection's place in the registry the pressure policy sweeps
+    /// (`None` for a connection refused at once).
+    slot: Option<SlotGuard>,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 /// ` via ADDR` in log lines of proxied connections, nothing otherwise.
@@ -67,7 +71,12 @@ impl fmt::Display for Via {
 }
 
 impl Tracker {
-    pub(super) fn new(peer: SocketAddr, stats: Arc<Stats>, permit: OwnedSemaphorePermit) -> Self {
+    pub(super) fn new(
+        peer: SocketAddr,
+        stats: Arc<Stats>,
+        permit: Option<OwnedSemaphorePermit>,
+        slot: Option<SlotGuard>,
+    ) -> Self {
         stats.accepted();
         Self {
             peer,
@@ -78,7 +87,20 @@ impl Tracker {
             reason: None,
             invalid_counted: 0,
             stats,
+            slot,
             _permit: permit,
+        }
+    }
+
+    /// Ends a connection that is closed as soon as accepted.
+    pub(super) fn close_at_once(&mut self, reason: CloseReason) {
+        self.reason = Some(reason);
+    }
+
+    /// Records bytes moved, for the idle and minimum-rate policies.
+    fn moved(&self, bytes: usize) {
+        if let Some(slot) = &self.slot {
+            slot.activity.moved(bytes);
         }
     }
 
@@ -104,6 +126,7 @@ impl Tracker {
     /// Counts `len` bytes fed to `codec` (or its `finish`, with `len` 0).
     fn fed(&mut self, len: usize, codec: &Codec) {
         self.bytes_in += len as u64;
+        self.moved(len);
         if let Some(metrics) = self.stats.metrics() {
             metrics.bytes_in(len);
             // The codec counts ill-formed sequences itself: add what is new.
@@ -115,6 +138,7 @@ impl Tracker {
 
     fn sent(&mut self, n: usize) {
         self.bytes_out += n as u64;
+        self.moved(n);
         if let Some(metrics) = self.stats.metrics() {
             metrics.bytes_out(n);
         }
@@ -123,10 +147,16 @@ impl Tracker {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let reason = self.reason.take().unwrap_or(if std::thread::panicking() {
-            CloseReason::Panicked
-        } else {
-            CloseReason::Aborted
+        let reason = self.reason.take().unwrap_or_else(|| {
+            let policy = self
+                .slot
+                .as_ref()
+                .and_then(|s| s.activity.closed_by_policy());
+            match policy {
+                _ if std::thread::panicking() => CloseReason::Panicked,
+                Some(reason) => reason,
+                None => CloseReason::Aborted,
+            }
         });
         self.stats.closed(&reason, self.bytes_in, self.bytes_out);
         if let Some(metrics) = self.stats.metrics() {
@@ -148,6 +178,7 @@ pub(super) async fn serve(
     if let Err(err) = stream.set_nodelay(true) {
         debug!(peer = %tracker.peer, "cannot set TCP_NODELAY: {err}");
     }
+    set_buffer_sizes(&stream, &config, tracker.peer);
     // Bytes that arrived in the same read as the PROXY header.
     let mut payload = Vec::new();
     if config.proxy_protocol {
@@ -183,6 +214,21 @@ pub(super) async fn serve(
 
     let reason = drive(&mut stream, &mut tracker, &config, payload).await;
     tracker.reason = Some(reason);
+}
+
+/// `--send-buffer` and `--receive-buffer` on the accepted socket.
+fn set_buffer_sizes(stream: &TcpStream, config: &ServerConfig, peer: SocketAddr) {
+    let socket = socket2::SockRef::from(stream);
+    if let Some(bytes) = config.send_buffer {
+        if let Err(err) = socket.set_send_buffer_size(bytes) {
+            debug!(%peer, "cannot set SO_SNDBUF: {err}");
+        }
+    }
+    if let Some(bytes) = config.receive_buffer {
+        if let Err(err) = socket.set_recv_buffer_size(bytes) {
+            debug!(%peer, "cannot set SO_RCVBUF: {err}");
+        }
+    }
 }
 
 /// What one read came to.

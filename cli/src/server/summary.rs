@@ -8,7 +8,7 @@ use super::close::KINDS;
 /// Counts of what a [`run`](super::run) did, returned when it ends and
 /// logged at shutdown. Every accepted connection is counted in exactly one
 /// of the close reasons (`completed` … `panics`, `over_ip_limit` …
-/// `proxy_header_timeouts`): [`Summary::closed`] is their sum.
+/// `too_slow`): [`Summary::closed`] is their sum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -44,9 +44,22 @@ pub struct Summary {
     /// Closed because no complete PROXY protocol header arrived within
     /// [`proxy_header_timeout`](super::ServerConfig::proxy_header_timeout).
     pub proxy_header_timeouts: u64,
+    /// Closed at once: accepted at
+    /// [`max_connections`](super::ServerConfig::max_connections) with no
+    /// idle connection to close in its place.
+    pub over_capacity: u64,
+    /// Closed at once under `--proxy-protocol`: the peer is not in
+    /// [`proxy_from`](super::ServerConfig::proxy_from).
+    pub untrusted_proxy: u64,
+    /// Closed under pressure: idle longer than the shrunk idle timeout, or
+    /// the longest-idle when a new client needed the slot.
+    pub evicted: u64,
+    /// Closed for moving fewer bytes than
+    /// [`min_rate`](super::ServerConfig::min_rate) over its window.
+    pub too_slow: u64,
     /// Failed accepts (each one retried).
     pub accept_errors: u64,
-    /// Times the connection limit was reached and accepting paused.
+    /// Times the connection limit was reached.
     pub limit_reached: u64,
 }
 

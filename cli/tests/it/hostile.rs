@@ -2,16 +2,22 @@
 //! per way the server could be taken down or starved, scaled down to run in
 //! seconds on loopback, each asserting the outcome the server promises.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use upcase::{Casing, InvalidUtf8};
 
-use crate::common::{self, assert_same, mixed_input, oracle, upcase_bin, wait_or_kill, Rng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{
+    self, assert_same, closed_within, connect_from, mixed_input, oracle, upcase_bin, wait_or_kill,
+    within, Rng, ServerProcess,
+};
 
 /// Row 1: the log reader goes away (`upcase serve 2>&1 | less`, then quit).
 /// The server must neither panic nor drop connections: a stream in flight
@@ -129,4 +135,186 @@ fn duration_flags_take_human_forms() {
     let mut out = Vec::new();
     stream.read_to_end(&mut out).unwrap();
     assert_eq!(out, "STRASSE".as_bytes());
+}
+
+/// Stops `server` with SIGTERM and returns its `server stopped:` summary
+/// as key → count.
+async fn stop_and_summarize(server: &mut ServerProcess) -> HashMap<String, u64> {
+    server.signal(Signal::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status}");
+    let log = server.log_text();
+    let line = log
+        .lines()
+        .find_map(|l| l.split("server stopped: ").nth(1))
+        .unwrap_or_else(|| panic!("no summary line in:\n{log}"));
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+/// Sends `message` on a new connection from `source` and waits for its
+/// uppercase; retries a client closed at once (over capacity) until
+/// `deadline`. Returns how long it took and how many attempts.
+async fn served_from(
+    source: &str,
+    addr: SocketAddr,
+    header: &[u8],
+    deadline: Duration,
+) -> (Duration, u32) {
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        assert!(
+            started.elapsed() < deadline,
+            "a client from {source} was not served within {deadline:?} ({attempts} attempts)"
+        );
+        let Ok(mut stream) = connect_from(source, addr).await else {
+            continue;
+        };
+        let mut request = header.to_vec();
+        request.extend_from_slice(b"served?");
+        if stream.write_all(&request).await.is_err() {
+            continue;
+        }
+        let mut reply = [0u8; 7];
+        let read = tokio::time::timeout(deadline, stream.read_exact(&mut reply)).await;
+        if let Ok(Ok(_)) = read {
+            assert_eq!(&reply, b"SERVED?");
+            return (started.elapsed(), attempts);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Opens `count` connections from `source` that send nothing, and waits
+/// until the server has logged accepting them all.
+async fn silent_connections(
+    server: &ServerProcess,
+    source: &str,
+    count: usize,
+) -> Vec<tokio::net::TcpStream> {
+    let before = server.log_count("connection accepted");
+    let mut held = Vec::with_capacity(count);
+    for _ in 0..count {
+        held.push(connect_from(source, server.addr()).await.unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.log_count("connection accepted") < before + count {
+        assert!(Instant::now() < deadline, "{}", server.log_text());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    held
+}
+
+/// Row 2: one address holds every slot with silent connections (default
+/// flags but a smaller `--max-connections`). A client from another address
+/// is served within 2 s: at the limit the idle timeout shrinks to 1 s and
+/// the longest-idle connections are closed first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_hoarders_do_not_keep_another_address_waiting() {
+    within(30, "silent hoarders", async {
+        let mut server =
+            ServerProcess::start(&["--listen", "127.0.0.1:0", "--max-connections", "50"]);
+        let mut hoard = silent_connections(&server, "127.0.0.2", 50).await;
+        let (waited, attempts) =
+            served_from("127.0.0.3", server.addr(), b"", Duration::from_secs(2)).await;
+        eprintln!("row 2: served after {waited:?} ({attempts} attempt(s))");
+        // The hoarder's connections were closed, oldest idle first.
+        let mut closed = 0;
+        for stream in &mut hoard {
+            closed += usize::from(closed_within(stream, Duration::from_millis(100)).await);
+        }
+        assert!(closed > 0, "no hoarded connection was closed");
+        let summary = stop_and_summarize(&mut server).await;
+        assert!(summary["evicted"] >= closed as u64, "{summary:?}");
+    })
+    .await;
+}
+
+/// Row 3: a client that sends a byte just often enough to dodge the idle
+/// timeout is closed by `--min-rate` at the end of its first window, while
+/// a client sending steadily is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_client_is_closed_by_min_rate() {
+    within(30, "trickle", async {
+        let mut server = ServerProcess::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout",
+            "500ms",
+            "--min-rate",
+            "100",
+            "--min-rate-window",
+            "1s",
+        ]);
+        let addr = server.addr();
+        let mut trickle = connect_from("127.0.0.2", addr).await.unwrap();
+        let mut steady = connect_from("127.0.0.3", addr).await.unwrap();
+        let started = Instant::now();
+        let mut trickle_closed = None;
+        // 3 s: a byte every 400 ms from one, 50 bytes every 100 ms (500 B/s)
+        // from the other, each checking its replies.
+        for tick in 0..30u32 {
+            if tick % 4 == 0 && trickle_closed.is_none() {
+                let sent = trickle.write_all(b"a").await.is_ok();
+                let mut reply = [0u8; 1];
+                let read =
+                    tokio::time::timeout(Duration::from_millis(300), trickle.read(&mut reply));
+                match (sent, read.await) {
+                    (true, Ok(Ok(1))) => assert_eq!(&reply, b"A"),
+                    _ => trickle_closed = Some(started.elapsed()),
+                }
+            }
+            steady.write_all(&[b'b'; 50]).await.unwrap();
+            assert_eq!(crate::common::read_n(&mut steady, 50).await, [b'B'; 50]);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let closed_at =
+            trickle_closed.expect("the trickling client still holds its slot after 3 s");
+        eprintln!("row 3: trickler closed after {closed_at:?}");
+        assert!(closed_at < Duration::from_millis(2500), "{closed_at:?}");
+        drop(steady);
+        let summary = stop_and_summarize(&mut server).await;
+        assert_eq!(summary["too_slow"], 1, "{summary:?}");
+    })
+    .await;
+}
+
+/// Row 4: at `--max-connections`, with no connection idle long enough to
+/// give up its slot, new clients are closed at once (not left in the
+/// backlog), counted, and logged once per 10 s rather than once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_capacity_clients_are_told_at_once_counted_and_logged_rarely() {
+    within(30, "over capacity", async {
+        let mut server = ServerProcess::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections",
+            "5",
+            "--idle-timeout",
+            "0",
+        ]);
+        let _held = silent_connections(&server, "127.0.0.2", 5).await;
+        let mut slowest = Duration::ZERO;
+        for _ in 0..20 {
+            let started = Instant::now();
+            let mut extra = connect_from("127.0.0.3", server.addr()).await.unwrap();
+            assert!(closed_within(&mut extra, Duration::from_secs(2)).await);
+            slowest = slowest.max(started.elapsed());
+        }
+        eprintln!("row 4: slowest refusal {slowest:?}");
+        assert!(slowest < Duration::from_millis(500), "{slowest:?}");
+        assert_eq!(
+            server.log_count("closed a new connection"),
+            1,
+            "{}",
+            server.log_text()
+        );
+        let summary = stop_and_summarize(&mut server).await;
+        assert_eq!(summary["over_capacity"], 20, "{summary:?}");
+    })
+    .await;
 }
