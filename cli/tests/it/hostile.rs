@@ -318,3 +318,208 @@ async fn over_capacity_clients_are_told_at_once_counted_and_logged_rarely() {
     })
     .await;
 }
+
+/// A PROXY v1 header naming `client` (to the server at `addr`).
+fn header_naming(client: &str, addr: SocketAddr) -> Vec<u8> {
+    common::proxy_v1(client.parse().unwrap(), addr)
+}
+
+/// Row 6: with `--proxy-protocol`, a header is believed only from
+/// `--proxy-from`. A direct client claiming a victim's address is closed at
+/// once and counted, and takes nothing from the victim: the victim, through
+/// the trusted proxy, is still served under `--max-connections-per-ip 1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_from_untrusted_peers_are_not_believed() {
+    within(30, "untrusted PROXY headers", async {
+        let mut server = ServerProcess::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy-protocol",
+            "--proxy-from",
+            "127.0.0.2/32",
+            "--max-connections-per-ip",
+            "1",
+        ]);
+        let addr = server.addr();
+        assert_eq!(
+            server.log_count("believed only from 127.0.0.2/32"),
+            1,
+            "{}",
+            server.log_text()
+        );
+        let victim = header_naming("198.51.100.7:4000", addr);
+        let mut slowest = Duration::ZERO;
+        let mut liars = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let mut liar = connect_from("127.0.0.3", addr).await.unwrap();
+            let _ = liar.write_all(&victim).await;
+            let _ = liar.write_all(b"let me in").await;
+            assert!(closed_within(&mut liar, Duration::from_secs(2)).await);
+            slowest = slowest.max(started.elapsed());
+            liars.push(liar);
+        }
+        eprintln!("row 6: untrusted peer closed after at most {slowest:?}");
+        assert!(slowest < Duration::from_millis(500), "{slowest:?}");
+        // The victim's one slot is free: through the trusted proxy it is served.
+        let (waited, attempts) =
+            served_from("127.0.0.2", addr, &victim, Duration::from_secs(2)).await;
+        assert_eq!(attempts, 1, "served after {waited:?}");
+        assert_eq!(
+            server.log_count("client 198.51.100.7:4000 via 127.0.0.2"),
+            1
+        );
+        let summary = stop_and_summarize(&mut server).await;
+        assert_eq!(summary["untrusted_proxy"], 5, "{summary:?}");
+        assert_eq!(summary["over_ip_limit"], 0, "{summary:?}");
+    })
+    .await;
+}
+
+/// Row 7: header-less connections cannot starve proxied clients. From an
+/// untrusted address they never get a slot (closed at once); from the
+/// trusted proxy they hold one only until the pressure policy or
+/// `--proxy-header-timeout` ends them, and a proxied client is served
+/// within 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_less_connections_do_not_starve_proxied_clients() {
+    within(30, "header-less connections", async {
+        let mut server = ServerProcess::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy-protocol",
+            "--proxy-from",
+            "127.0.0.2/32",
+            "--max-connections",
+            "50",
+        ]);
+        let addr = server.addr();
+        let header = header_naming("198.51.100.8:4000", addr);
+        // 50 from an untrusted address: refused at once, no slot taken.
+        let mut untrusted = Vec::new();
+        for _ in 0..50 {
+            untrusted.push(connect_from("127.0.0.3", addr).await.unwrap());
+        }
+        for stream in &mut untrusted {
+            assert!(closed_within(stream, Duration::from_secs(1)).await);
+        }
+        let (waited, attempts) =
+            served_from("127.0.0.2", addr, &header, Duration::from_secs(2)).await;
+        assert_eq!(
+            attempts, 1,
+            "after untrusted header-less connections: {waited:?}"
+        );
+        // 50 header-less from the trusted proxy take every slot ...
+        let _held = silent_connections(&server, "127.0.0.2", 50).await;
+        // ... and a proxied client still gets one within 2 s.
+        let (waited, attempts) =
+            served_from("127.0.0.2", addr, &header, Duration::from_secs(2)).await;
+        eprintln!("row 7: proxied client served after {waited:?} ({attempts} attempt(s))");
+        let summary = stop_and_summarize(&mut server).await;
+        assert_eq!(summary["untrusted_proxy"], 50, "{summary:?}");
+        assert!(summary["evicted"] > 0, "{summary:?}");
+    })
+    .await;
+}
+
+/// The server sockets' kernel send queues: the sum of `skmem`'s `w`
+/// (bytes queued for sending, with their overhead) over every established
+/// socket whose local port is `port`, from `ss -tmn`. `None` without `ss`.
+fn server_send_queue(port: u16) -> Option<(u64, usize)> {
+    let output = std::process::Command::new("ss")
+        .args([
+            "-tmnH",
+            "state",
+            "established",
+            &format!("( sport = :{port} )"),
+        ])
+        .output()
+        .ok()?;
+    assert!(output.status.success(), "ss failed: {output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let queued: Vec<u64> = text
+        .split("skmem:(")
+        .skip(1)
+        .map(|fields| {
+            let fields = fields.split(')').next().unwrap();
+            fields
+                .split(',')
+                .find_map(|f| f.strip_prefix('w'))
+                .and_then(|w| w.parse().ok())
+                .expect("skmem w field")
+        })
+        .collect();
+    Some((queued.iter().sum(), queued.len()))
+}
+
+/// Floods `addr` from `clients` connections that never read, until every
+/// write has stalled for 300 ms (the kernel buffers on both sides full).
+async fn flood_without_reading(addr: SocketAddr, clients: usize) -> Vec<tokio::net::TcpStream> {
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut stream = connect_from("127.0.0.2", addr).await.unwrap();
+                let chunk = vec![b'x'; 64 * 1024];
+                // Bounded: at most 64 MiB each, far more than any buffers.
+                for _ in 0..1024 {
+                    let write = stream.write_all(&chunk);
+                    match tokio::time::timeout(Duration::from_millis(300), write).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => panic!("flood write failed: {err}"),
+                        Err(_) => break,
+                    }
+                }
+                stream
+            })
+        })
+        .collect();
+    let mut streams = Vec::new();
+    for task in tasks {
+        streams.push(task.await.unwrap());
+    }
+    streams
+}
+
+/// Row 5: clients that send fast and never read pin at most twice
+/// `--send-buffer` of kernel send queue each (the kernel doubles SO_SNDBUF),
+/// measured with `ss`. With autotuning (`--send-buffer 0`, the old
+/// behaviour) a few clients are measured too, for the figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_reading_clients_pin_bounded_kernel_memory() {
+    const CLIENTS: usize = 100;
+    const SEND_BUFFER: u64 = 64 * 1024;
+    if server_send_queue(1).is_none() {
+        eprintln!("SKIPPED: `ss` (iproute2) is not installed");
+        return;
+    }
+    within(60, "never-reading clients", async {
+        let uncapped = ServerProcess::start(&["--listen", "127.0.0.1:0", "--send-buffer", "0"]);
+        let streams = flood_without_reading(uncapped.addr(), 5).await;
+        let (queued, sockets) = server_send_queue(uncapped.addr().port()).unwrap();
+        eprintln!(
+            "row 5: kernel autotuning: {} KiB send queue per socket ({sockets} sockets)",
+            queued / sockets.max(1) as u64 / 1024
+        );
+        drop((streams, uncapped));
+
+        let server = ServerProcess::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--send-buffer",
+            &SEND_BUFFER.to_string(),
+        ]);
+        let streams = flood_without_reading(server.addr(), CLIENTS).await;
+        let (queued, sockets) = server_send_queue(server.addr().port()).unwrap();
+        assert_eq!(sockets, CLIENTS, "every client is connected");
+        eprintln!(
+            "row 5: --send-buffer {SEND_BUFFER}: {} KiB send queue per socket, {} KiB in all",
+            queued / CLIENTS as u64 / 1024,
+            queued / 1024
+        );
+        let bound = CLIENTS as u64 * (2 * SEND_BUFFER + 64 * 1024);
+        assert!(queued <= bound, "{queued} bytes queued > {bound}");
+        assert!(queued > 0, "the clients did fill the server's send queues");
+        drop(streams);
+    })
+    .await;
+}
