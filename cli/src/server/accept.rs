@@ -19,6 +19,7 @@ use tracing::{debug, error, info, warn};
 use super::close::CloseReason;
 use super::connection::{self, Tracker};
 use super::per_ip::PerIpLimit;
+use super::rate_limit::RateLimited;
 use super::slots::{self, SlotGuard, Slots};
 use super::stats::Stats;
 use super::ServerConfig;
@@ -31,9 +32,6 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long, at the limit, a new client waits for the slot of the
 /// connection evicted for it before it is refused instead.
 const EVICTION_WAIT: Duration = Duration::from_millis(500);
-
-/// Shortest gap between two log lines about refused connections.
-const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Accepts connections on `listeners` and spawns them into `connections`
 /// until `shutdown` resolves. The listeners are closed on return.
@@ -176,27 +174,6 @@ impl Gate {
     fn refuse(&self, peer: SocketAddr, reason: CloseReason) {
         let mut tracker = Tracker::new(peer, Arc::clone(&self.stats), None, None);
         tracker.close_at_once(reason);
-    }
-}
-
-/// A log line at most once per [`REFUSAL_LOG_EVERY`], with the count of
-/// the events it stood for in between.
-#[derive(Debug, Default)]
-struct RateLimited {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl RateLimited {
-    /// `Some(events suppressed since the last line)` if a line is due now.
-    fn hit(&mut self) -> Option<u64> {
-        let now = Instant::now();
-        if self.last.is_some_and(|last| now < last + REFUSAL_LOG_EVERY) {
-            self.suppressed += 1;
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.suppressed))
     }
 }
 

@@ -215,13 +215,15 @@ fn raise_open_file_limit(max_connections: usize) {
         debug!("raised the open-file limit from {soft} to {hard}");
         limit = hard;
     }
-    // Listeners, the runtime and stdio need a few descriptors too.
-    let needed = max_connections as u64 + 32;
+    // Listeners, the runtime and stdio need a few descriptors too, and the
+    // metrics endpoint at most MAX_SCRAPES + 2 (its cap keeps them reserved).
+    let reserved = 32 + metrics::MAX_SCRAPES as u64 + 2;
+    let needed = max_connections as u64 + reserved;
     if limit < needed {
         warn!(
             "the open-file limit ({limit}) is below --max-connections {max_connections}: \
              accepts will fail (and be retried) near {} connections; raise it with `ulimit -n`",
-            limit.saturating_sub(32)
+            limit.saturating_sub(reserved)
         );
     }
 }

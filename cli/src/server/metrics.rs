@@ -11,20 +11,30 @@
 //! Off by default: without `--metrics` the server holds no [`Metrics`], and
 //! each would-be update is one `None` check.
 //!
-//! The endpoint answers `GET /metrics` (HTTP/1.0 or 1.1, one request per
-//! connection) with the text exposition format; it is a few dozen lines on
-//! Tokio rather than an HTTP stack, since that is all a Prometheus scrape
-//! needs.
+//! The endpoint answers `GET /metrics` (HTTP/1.0 or 1.1 by hyper, one
+//! request per connection) with the text exposition format, with a cap on
+//! concurrent scrapes and on how long each may take: see [`serve`].
 
+use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
+
+use super::rate_limit::RateLimited;
 
 use super::close::{CloseReason, Series, KINDS};
 
@@ -41,9 +51,20 @@ const DURATION_BUCKETS: &[f64] = &[
 /// cannot pile up.
 const UPKEEP: Duration = Duration::from_secs(5);
 
-/// A scrape request must arrive within this long, and fit in this many bytes.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A scrape connection ends after this long, whatever its state (the
+/// request head must arrive within it too).
+pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest request head taken (hyper's minimum); a longer one gets 431.
 const REQUEST_MAX: usize = 8 * 1024;
+
+/// Most scrape connections served at once; more are closed when accepted.
+/// The endpoint thus holds at most this many descriptors plus its listener
+/// and the one being refused.
+pub const MAX_SCRAPES: usize = 8;
+
+/// Pause after a failed accept (out of descriptors: let some free up).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The metrics of one server, cheap to clone (one `Arc`).
 ///
@@ -235,71 +256,100 @@ impl PartialEq for Metrics {
 impl Eq for Metrics {}
 
 /// Serves `GET /metrics` on `listener` until the task is dropped (the
-/// binary runs it for the life of its runtime). Each scrape is one short
-/// connection; a slow or malformed one is dropped, never waited on.
+/// binary runs it for the life of its runtime).
+///
+/// HTTP/1 by hyper, one request per connection (`Connection: close`):
+/// 404 for another path, 405 for another method, and hyper's own 400 for a
+/// malformed request and 431 for a head over [`REQUEST_MAX`]. At most
+/// [`MAX_SCRAPES`] connections are served at once (more are closed as soon
+/// as accepted), each for at most [`SCRAPE_TIMEOUT`], so the endpoint holds
+/// at most `MAX_SCRAPES + 1` descriptors and can never starve the data port.
+/// Failed accepts back off and are logged at most once per 10 s.
 pub async fn serve(listener: TcpListener, metrics: Metrics) {
+    if let Ok(addr) = listener.local_addr() {
+        if !addr.ip().is_loopback() {
+            warn!("metrics endpoint {addr} is not on loopback: other hosts can scrape it");
+        }
+    }
+    let scrapes = Arc::new(Semaphore::new(MAX_SCRAPES));
     let mut upkeep = tokio::time::interval(UPKEEP);
+    let mut refused = RateLimited::default();
+    let mut failed = RateLimited::default();
     loop {
         tokio::select! {
             _ = upkeep.tick() => metrics.upkeep(),
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let metrics = metrics.clone();
-                    tokio::spawn(async move {
-                        match tokio::time::timeout(REQUEST_TIMEOUT, scrape(stream, &metrics)).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(err)) => debug!(%peer, "metrics request failed: {err}"),
-                            Err(_) => debug!(%peer, "metrics request timed out"),
+                Ok((stream, peer)) => match Arc::clone(&scrapes).try_acquire_owned() {
+                    Ok(slot) => {
+                        tokio::spawn(answer(stream, peer, metrics.clone(), slot));
+                    }
+                    Err(_) => {
+                        if let Some(more) = refused.hit() {
+                            warn!(%peer, "metrics endpoint: {MAX_SCRAPES} scrapes already open, closed \
+                                  a new one ({more} more since the last such line)");
                         }
-                    });
-                }
+                    }
+                },
                 Err(err) => {
-                    warn!("metrics endpoint: accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Some(more) = failed.hit() {
+                        warn!("metrics endpoint: accept failed: {err} ({more} more since the last such line)");
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
         }
     }
 }
 
-/// Answers one HTTP request.
-async fn scrape(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
-    let mut request = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 || request.len() + n > REQUEST_MAX {
-            return Ok(());
-        }
-        request.extend_from_slice(&buf[..n]);
+/// Serves one scrape connection, holding its `slot` until it is done.
+async fn answer(stream: TcpStream, peer: SocketAddr, metrics: Metrics, slot: OwnedSemaphorePermit) {
+    let service = service_fn(move |request: Request<Incoming>| {
+        let response = respond(&request, &metrics);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(SCRAPE_TIMEOUT)
+        .max_buf_size(REQUEST_MAX)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    match tokio::time::timeout(SCRAPE_TIMEOUT, connection).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => debug!(%peer, "metrics request failed: {err}"),
+        Err(_) => debug!(%peer, "metrics request timed out"),
     }
-    let line = request.split(|&b| b == b'\r').next().unwrap_or_default();
-    let mut parts = line.split(|&b| b == b' ');
-    let (method, target) = (parts.next(), parts.next());
-    let (status, content_type, body) = match (method, target) {
-        (Some(b"GET"), Some(b"/metrics")) => (
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics.render(),
-        ),
-        (Some(b"GET"), _) => (
-            "404 Not Found",
-            "text/plain; charset=utf-8",
-            "not found: metrics are at /metrics\n".to_owned(),
+    drop(slot);
+}
+
+/// The response to one request: the metrics, 404 or 405.
+fn respond(request: &Request<Incoming>, metrics: &Metrics) -> Response<Full<Bytes>> {
+    let (status, body, allow) = match (request.method(), request.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => (StatusCode::OK, metrics.render(), None),
+        (_, "/metrics") => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET /metrics\n".to_owned(),
+            Some("GET, HEAD"),
         ),
         _ => (
-            "405 Method Not Allowed",
-            "text/plain; charset=utf-8",
-            "only GET /metrics\n".to_owned(),
+            StatusCode::NOT_FOUND,
+            "not found: metrics are at /metrics\n".to_owned(),
+            None,
         ),
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
+    let content_type = if status == StatusCode::OK {
+        "text/plain; version=0.0.4; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(allow) = allow {
+        response = response.header(header::ALLOW, allow);
+    }
+    response
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 #[cfg(test)]

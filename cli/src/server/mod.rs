@@ -25,6 +25,7 @@
 //! * `stats.rs` — the shared counters: summary and metrics.
 //! * `close.rs` — why connections close, and the table of where each reason is counted.
 //! * `read_buf.rs` — the per-thread read buffer.
+//! * `rate_limit.rs` — log lines a client can trigger, at most one per 10 s.
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].
 //! * `config.rs` — [`ServerConfig`].
@@ -39,6 +40,7 @@ mod connection;
 pub mod metrics;
 mod per_ip;
 mod proxy_header;
+mod rate_limit;
 mod read_buf;
 mod shutdown;
 mod slots;

@@ -523,3 +523,149 @@ async fn never_reading_clients_pin_bounded_kernel_memory() {
     })
     .await;
 }
+
+/// The metrics address from a server's `metrics at http://ADDR/metrics` line.
+fn metrics_addr(server: &ServerProcess) -> SocketAddr {
+    server
+        .log_lines()
+        .iter()
+        .find_map(|l| l.split("metrics at http://").nth(1))
+        .and_then(|rest| rest.split('/').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no `metrics at` line:\n{}", server.log_text()))
+}
+
+/// Sends `request` raw and returns the status code and the body.
+async fn http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(request).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Open descriptors of process `pid`.
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// Row 8, the protocol: a real HTTP server's answers, and output that
+/// Prometheus' own checker accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_endpoint_speaks_http_and_passes_promtool() {
+    within(30, "metrics HTTP", async {
+        let server =
+            ServerProcess::start(&["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"]);
+        let metrics = metrics_addr(&server);
+        assert_eq!(common::round_trip(server.addr(), b"count me").await, b"COUNT ME");
+        let long_header = format!(
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n",
+            "a".repeat(20_000)
+        );
+        for (request, expected) in [
+            (&b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"[..], 200),
+            (b"GET /metrics HTTP/1.0\r\n\r\n", 200),
+            (b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+            (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
+            (b"this is not http\r\n\r\n", 400),
+            (long_header.as_bytes(), 431),
+        ] {
+            let (status, _) = http(metrics, request).await;
+            assert_eq!(status, expected, "{:?}", String::from_utf8_lossy(&request[..20]));
+        }
+        let (_, body) = http(metrics, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(body.contains("upcase_connections_accepted_total 1"), "{body}");
+        let Ok(mut promtool) = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("SKIPPED the promtool check: promtool (Debian package `prometheus`) is not installed");
+            return;
+        };
+        promtool.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        let output = promtool.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    })
+    .await;
+}
+
+/// Row 8, the limits: hundreds of half-sent scrapes hold at most the
+/// scrape cap of descriptors, and under a 64-descriptor limit they cannot
+/// starve the data port: every data client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_scrapes_cannot_starve_the_data_port() {
+    const SCRAPERS: usize = 300;
+    const DATA_CLIENTS: usize = 20;
+    within(40, "half-sent scrapes", async {
+        let server = ServerProcess::start_with(
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics",
+                "127.0.0.1:0",
+                "--max-connections",
+                &DATA_CLIENTS.to_string(),
+            ],
+            |command| {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: setrlimit is async-signal-safe; nothing else runs here.
+                unsafe {
+                    command.pre_exec(|| {
+                        use nix::sys::resource::{setrlimit, Resource};
+                        setrlimit(Resource::RLIMIT_NOFILE, 64, 64).map_err(std::io::Error::from)
+                    });
+                }
+            },
+        );
+        let metrics = metrics_addr(&server);
+        let baseline = open_fds(server.pid());
+        let mut scrapers = Vec::new();
+        for _ in 0..SCRAPERS {
+            let Ok(mut stream) = connect_from("127.0.0.2", metrics).await else {
+                continue;
+            };
+            let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost").await;
+            scrapers.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let held = open_fds(server.pid()) - baseline;
+        eprintln!("row 8: {SCRAPERS} half-sent scrapes hold {held} server descriptors");
+        assert!(held <= 9, "{held} descriptors held by scrapes");
+        // The data port still serves a full house.
+        let mut clients = Vec::new();
+        for i in 0..DATA_CLIENTS {
+            let mut stream = connect_from("127.0.0.3", server.addr()).await.unwrap();
+            let message = format!("client {i:02}");
+            stream.write_all(message.as_bytes()).await.unwrap();
+            let reply = crate::common::read_n(&mut stream, message.len()).await;
+            assert_eq!(reply, message.to_uppercase().as_bytes());
+            clients.push(stream);
+        }
+        assert!(
+            server.log_count("scrapes already open") <= 1,
+            "{}",
+            server.log_text()
+        );
+        drop(scrapers);
+    })
+    .await;
+}

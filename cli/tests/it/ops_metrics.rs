@@ -27,7 +27,11 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
     let status = head.lines().next().unwrap().to_owned();
     let length: usize = head
         .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim())
+        })
         .expect("Content-Length")
         .parse()
         .unwrap();
