@@ -72,10 +72,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// |---|---|---|
 /// | `upcase_connections_accepted_total` | counter | TCP connections accepted |
 /// | `upcase_connections_active` | gauge | connections open now |
-/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout` |
+/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout`, `over_capacity`, `untrusted_proxy` |
 /// | `upcase_connections_completed_total` | counter | closed normally: the client half-closed and got every byte |
-/// | `upcase_errors_total{kind}` | counter | `accept` failures, and connections ended by `reset`, `io`, `write_stall`, `idle_timeout`, `invalid_utf8` (reject policy), `drain_timeout`, `panic` |
-/// | `upcase_connection_limit_reached_total` | counter | times `--max-connections` paused accepting |
+/// | `upcase_errors_total{kind}` | counter | `accept` failures, and connections ended by `reset`, `io`, `write_stall`, `idle_timeout`, `invalid_utf8` (reject policy), `drain_timeout`, `panic`, `evicted` (idle under pressure), `min_rate` |
+/// | `upcase_connection_limit_reached_total` | counter | times `--max-connections` was reached |
 /// | `upcase_bytes_received_total` | counter | payload bytes read (PROXY headers excluded) |
 /// | `upcase_bytes_sent_total` | counter | bytes written |
 /// | `upcase_invalid_utf8_sequences_total` | counter | ill-formed UTF-8 sequences (maximal subparts) seen under Unicode casing, whatever the policy (under reject, the one that closed the stream) |
@@ -138,7 +138,7 @@ impl Metrics {
             accept_errors: labelled("upcase_errors_total", "kind", "accept"),
             limit_reached: counter(
                 "upcase_connection_limit_reached_total",
-                "Times the --max-connections limit paused accepting.",
+                "Times the --max-connections limit was reached.",
             ),
             bytes_in: counter(
                 "upcase_bytes_received_total",
@@ -364,6 +364,11 @@ mod tests {
             "upcase_connections_active 0",
             "upcase_connections_rejected_total{reason=\"per_ip_limit\"} 0",
             "upcase_errors_total{kind=\"accept\"} 0",
+            "upcase_connections_rejected_total{reason=\"over_capacity\"} 0",
+            "upcase_connections_rejected_total{reason=\"untrusted_proxy\"} 0",
+            "upcase_errors_total{kind=\"evicted\"} 0",
+            "upcase_errors_total{kind=\"min_rate\"} 0",
+            "upcase_connections_completed_total 0",
             "upcase_bytes_received_total 0",
             "upcase_invalid_utf8_sequences_total 0",
         ] {
