@@ -6,6 +6,7 @@
 //! * [`client`] — `upcase client`: interactive on a terminal, streaming in a pipe.
 //! * [`pipe`] — `upcase pipe`: the codec as a stdin → stdout filter.
 //! * [`bench`] — `upcase bench`: a load generator that verifies every reply byte.
+//! * [`log`] — the non-blocking, never-panicking log writer of the binary.
 //! * [`args`] — flag types the subcommands share, and the duration parser.
 //!
 //! The protocol work is all in the core crate; this one only moves bytes
@@ -16,5 +17,6 @@
 pub mod args;
 pub mod bench;
 pub mod client;
+pub mod log;
 pub mod pipe;
 pub mod server;

@@ -45,11 +45,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // Held to the end of `main`: flushes queued log lines on the way out.
+    let _log = match init_logging(filter) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("upcase: cannot start logging: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     match cli.command {
         Command::Serve(args) => upcase_cli::server::main(args),
@@ -57,4 +60,17 @@ fn main() -> ExitCode {
         Command::Pipe(args) => upcase_cli::pipe::main(args),
         Command::Bench(args) => upcase_cli::bench::main(args),
     }
+}
+
+/// Logs to stderr through a non-blocking writer: a closed, broken or
+/// stalled stderr drops (and counts) log lines instead of blocking or
+/// panicking the caller, so logging can never hurt the data path.
+fn init_logging(filter: EnvFilter) -> std::io::Result<upcase_cli::log::LogGuard> {
+    let (writer, guard) = upcase_cli::log::non_blocking(std::io::stderr())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    Ok(guard)
 }

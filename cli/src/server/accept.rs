@@ -16,15 +16,22 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use super::close::CloseReason;
 use super::connection::{self, Tracker};
 use super::per_ip::PerIpLimit;
-use super::summary::Stats;
+use super::rate_limit::RateLimited;
+use super::slots::{self, SlotGuard, Slots};
+use super::stats::Stats;
 use super::ServerConfig;
 
 /// First pause after a failed accept; it doubles up to [`BACKOFF_MAX`].
 const BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// Longest pause between accept attempts while they keep failing.
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// How long, at the limit, a new client waits for the slot of the
+/// connection evicted for it before it is refused instead.
+const EVICTION_WAIT: Duration = Duration::from_millis(500);
 
 /// Accepts connections on `listeners` and spawns them into `connections`
 /// until `shutdown` resolves. The listeners are closed on return.
@@ -36,56 +43,138 @@ pub(super) async fn accept_until<F: Future>(
     connections: &mut JoinSet<()>,
     mut shutdown: Pin<&mut F>,
 ) {
-    let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-    let limiter = Arc::new(Semaphore::new(max));
+    let mut gate = Gate::new(config, stats);
     let mut acceptor = Acceptor::new(listeners, Arc::clone(stats));
-    // The slot for the next connection, taken before accepting it.
-    let mut permit: Option<OwnedSemaphorePermit> = None;
-    let mut at_limit = false;
-
+    let mut sweep = tokio::time::interval(slots::SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if permit.is_none() {
-            match Arc::clone(&limiter).try_acquire_owned() {
-                Ok(p) => permit = Some(p),
-                Err(_) if !at_limit => {
-                    warn!(
-                        "connection limit reached ({max}): not accepting until a connection closes"
-                    );
-                    stats.limit_reached();
-                    at_limit = true;
-                }
-                Err(_) => {}
-            }
-        }
-        if permit.is_some() && at_limit {
-            info!("connection limit cleared: accepting again");
-            at_limit = false;
-        }
-
         tokio::select! {
             biased;
             _ = &mut shutdown => break,
             Some(joined) = connections.join_next(), if !connections.is_empty() => reap(joined),
-            acquired = Arc::clone(&limiter).acquire_owned(), if permit.is_none() => {
-                permit = acquired.ok();
+            _ = sweep.tick() => {
+                gate.slots.sweep(&gate.policy);
             }
-            (stream, peer) = acceptor.accept(), if permit.is_some() => {
-                if let Some(permit) = permit.take() {
-                    info!(%peer, "connection accepted");
-                    let tracker = Tracker::new(peer, Arc::clone(stats), permit);
-                    connections.spawn(connection::serve(
-                        stream,
-                        tracker,
-                        Arc::clone(config),
-                        per_ip.cloned(),
-                    ));
-                }
+            (stream, peer) = acceptor.accept() => {
+                let Some((permit, slot)) = gate.admit(peer).await else {
+                    continue;
+                };
+                info!(%peer, "connection accepted");
+                let id = slot.id();
+                let tracker = Tracker::new(peer, Arc::clone(stats), Some(permit), Some(slot));
+                let abort = connections.spawn(connection::serve(
+                    stream,
+                    tracker,
+                    Arc::clone(config),
+                    per_ip.cloned(),
+                ));
+                gate.slots.set_abort(id, abort);
             }
         }
     }
     // Close the listeners before saying so: new clients are refused from here.
     drop(acceptor);
     info!("stopped accepting");
+}
+
+/// Who gets a slot: the `--max-connections` semaphore, the trusted
+/// proxies, and room made by evicting the longest-idle connection.
+struct Gate {
+    max: usize,
+    limiter: Arc<Semaphore>,
+    slots: Arc<Slots>,
+    policy: slots::Policy,
+    stats: Arc<Stats>,
+    config: Arc<ServerConfig>,
+    at_limit: bool,
+    over_capacity_log: RateLimited,
+    untrusted_log: RateLimited,
+}
+
+impl Gate {
+    fn new(config: &Arc<ServerConfig>, stats: &Arc<Stats>) -> Self {
+        let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            max,
+            limiter: Arc::new(Semaphore::new(max)),
+            slots: Slots::new(),
+            policy: slots::Policy {
+                max_connections: max,
+                idle_timeout: config.idle_timeout,
+                min_rate: config.min_rate.map(|rate| (rate, config.min_rate_window)),
+            },
+            stats: Arc::clone(stats),
+            config: Arc::clone(config),
+            at_limit: false,
+            over_capacity_log: RateLimited::default(),
+            untrusted_log: RateLimited::default(),
+        }
+    }
+
+    /// A permit and a registered slot for the client at `peer`, or `None`
+    /// if it was refused (closed at once, counted and logged at a bounded
+    /// rate). Dropping the refused stream closes it.
+    async fn admit(&mut self, peer: SocketAddr) -> Option<(OwnedSemaphorePermit, SlotGuard)> {
+        if self.config.proxy_protocol && !self.config.trusts_proxy(peer.ip()) {
+            if let Some(more) = self.untrusted_log.hit() {
+                warn!(
+                    %peer,
+                    "closed a connection from outside --proxy-from ({more} more since the last such line)"
+                );
+            }
+            self.refuse(peer, CloseReason::UntrustedProxy);
+            return None;
+        }
+        let permit = match self.permit().await {
+            Some(permit) => permit,
+            None => {
+                if let Some(more) = self.over_capacity_log.hit() {
+                    warn!(
+                        %peer,
+                        "at --max-connections {} with no connection idle for {:?}: closed a new \
+                         connection ({more} more since the last such line)",
+                        self.max,
+                        slots::MIN_IDLE
+                    );
+                }
+                self.refuse(peer, CloseReason::OverCapacity);
+                return None;
+            }
+        };
+        Some((permit, self.slots.register()))
+    }
+
+    /// A free slot, or at the limit the slot of the longest-idle connection.
+    async fn permit(&mut self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = Arc::clone(&self.limiter).try_acquire_owned() {
+            if self.at_limit {
+                info!("connection limit cleared");
+                self.at_limit = false;
+            }
+            return Some(permit);
+        }
+        if !self.at_limit {
+            warn!(
+                "connection limit reached ({}): new clients take the slot of a connection \
+                 idle for {:?} or more, or are closed",
+                self.max,
+                slots::MIN_IDLE
+            );
+            self.stats.limit_reached();
+            self.at_limit = true;
+        }
+        if self.policy.idle_timeout.is_none() || !self.slots.evict_longest_idle(slots::MIN_IDLE) {
+            return None;
+        }
+        let freed = Arc::clone(&self.limiter).acquire_owned();
+        tokio::time::timeout(EVICTION_WAIT, freed).await.ok()?.ok()
+    }
+
+    /// Counts and logs (at debug) a connection closed as soon as accepted.
+    fn refuse(&self, peer: SocketAddr, reason: CloseReason) {
+        let mut tracker = Tracker::new(peer, Arc::clone(&self.stats), None, None);
+        tracker.close_at_once(reason);
+    }
 }
 
 /// Logs how a finished connection task ended, if abnormally. The task's

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use tracing::{debug, info, warn};
 
-use super::{bind, metrics, run, shutdown, Metrics, ServerConfig};
+use super::{bind, metrics, run, shutdown, Cidr, Metrics, ServerConfig};
 use crate::args::{parse_duration, CodecArgs};
 
 /// Flags of `upcase serve`.
@@ -26,7 +26,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     codec: CodecArgs,
 
-    /// Most connections served at once; more wait in the listen backlog.
+    /// Most connections served at once. Above 90% of it the idle timeout
+    /// shrinks, down to 1 s at the limit; there, a new client takes the
+    /// slot of the longest-idle connection (idle 1 s or more) or is closed
+    /// at once.
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
@@ -58,6 +61,36 @@ pub struct ServeArgs {
     /// Unlimited if not given.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_connections_per_ip: Option<u32>,
+
+    /// With --proxy-protocol: believe PROXY headers only from peers in this
+    /// network (CIDR, such as 10.0.0.0/8 or fd00::/8; a bare address is one
+    /// host); repeat for several. Any other peer is closed at once and
+    /// counted. Default: loopback only (127.0.0.0/8 and ::1).
+    #[arg(long, value_name = "CIDR", value_parser = clap::value_parser!(Cidr))]
+    proxy_from: Vec<Cidr>,
+
+    /// Close a connection that moves (reads plus writes) fewer than this
+    /// many bytes per second over --min-rate-window: catches clients that
+    /// trickle a byte now and then. 0 = off.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
+    min_rate: u64,
+
+    /// The window --min-rate is measured over (a connection younger than
+    /// this is never checked).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_window, allow_hyphen_values = true)]
+    min_rate_window: Duration,
+
+    /// SO_SNDBUF of each connection's socket, in bytes (the kernel doubles
+    /// it): bounds the kernel memory a client that never reads can pin.
+    /// 0 = the kernel's autotuning (up to net.ipv4.tcp_wmem's maximum).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    send_buffer: usize,
+
+    /// SO_RCVBUF of each connection's socket, in bytes (the kernel doubles
+    /// it): bounds what a client can queue while the server waits for it to
+    /// read. 0 = the kernel's autotuning (up to net.ipv4.tcp_rmem's maximum).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    receive_buffer: usize,
 
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; port 0
     /// picks one, the log says which). Off by default.
@@ -95,6 +128,11 @@ impl ServeArgs {
         config.proxy_header_timeout = self.proxy_header_timeout;
         config.max_connections_per_ip = self.max_connections_per_ip;
         config.metrics = metrics_addr.map(|_| Metrics::new());
+        config.min_rate = (self.min_rate > 0).then_some(self.min_rate);
+        config.min_rate_window = self.min_rate_window;
+        config.send_buffer = (self.send_buffer > 0).then_some(self.send_buffer);
+        config.receive_buffer = (self.receive_buffer > 0).then_some(self.receive_buffer);
+        config.proxy_from = self.proxy_from;
         Ok((addrs, metrics_addr, config))
     }
 }
@@ -152,6 +190,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
             }
             tokio::spawn(metrics::serve(listener, metrics.clone()));
         }
+        state_worst_case_memory(&config);
         let stop = match shutdown::on_signal() {
             Ok(stop) => stop,
             Err(err) => {
@@ -176,13 +215,57 @@ fn raise_open_file_limit(max_connections: usize) {
         debug!("raised the open-file limit from {soft} to {hard}");
         limit = hard;
     }
-    // Listeners, the runtime and stdio need a few descriptors too.
-    let needed = max_connections as u64 + 32;
+    // Listeners, the runtime and stdio need a few descriptors too, and the
+    // metrics endpoint at most MAX_SCRAPES + 2 (its cap keeps them reserved).
+    let reserved = 32 + metrics::MAX_SCRAPES as u64 + 2;
+    let needed = max_connections as u64 + reserved;
     if limit < needed {
         warn!(
             "the open-file limit ({limit}) is below --max-connections {max_connections}: \
              accepts will fail (and be retried) near {} connections; raise it with `ulimit -n`",
-            limit.saturating_sub(32)
+            limit.saturating_sub(reserved)
         );
     }
+}
+
+/// `--min-rate-window`: a duration, and not 0 (a rate needs a window).
+fn parse_window(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        window if window.is_zero() => Err("the window cannot be 0".into()),
+        window => Ok(window),
+    }
+}
+
+/// User-space bytes one connection can hold at most: its output buffer
+/// (one 32 KiB read can triple when uppercased, plus what `BytesMut`
+/// rounds up to) and its task; read buffers are per thread, not counted.
+const USER_BYTES_PER_CONNECTION: u64 = 3 * 32 * 1024 + 4 * 1024;
+
+/// Logs the worst-case memory for `--max-connections`: user space plus
+/// the kernel's socket buffers: 2 × `--send-buffer` and 2 ×
+/// `--receive-buffer` (the kernel doubles them), or the `tcp_wmem` /
+/// `tcp_rmem` maximum where autotuning is left on.
+fn state_worst_case_memory(config: &ServerConfig) {
+    let max = config.max_connections as u64;
+    let tcp_max = |name: &str| -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}")).ok()?;
+        text.split_whitespace().nth(2)?.parse().ok()
+    };
+    let send = match config.send_buffer {
+        Some(bytes) => 2 * bytes as u64,
+        None => tcp_max("tcp_wmem").unwrap_or(4 << 20),
+    };
+    let receive = match config.receive_buffer {
+        Some(bytes) => 2 * bytes as u64,
+        None => tcp_max("tcp_rmem").unwrap_or(6 << 20),
+    };
+    let per_connection = USER_BYTES_PER_CONNECTION + send + receive;
+    info!(
+        "worst-case memory for --max-connections {max}: {} MiB = {max} x ({} KiB user space \
+         + {} KiB send buffer + {} KiB receive buffer)",
+        (max * per_connection) >> 20,
+        USER_BYTES_PER_CONNECTION >> 10,
+        send >> 10,
+        receive >> 10,
+    );
 }

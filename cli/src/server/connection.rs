@@ -6,7 +6,6 @@
 //! makes the server hold at most one read's worth of output (≤ 3 × 32 KiB),
 //! and TCP flow control pushes back on the client.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
@@ -21,31 +20,21 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info};
 
-use super::metrics::Utf8Tally;
+use super::close::CloseReason;
 use super::per_ip::PerIpLimit;
 use super::proxy_header;
-use super::summary::{CloseReason, Stats};
+use super::read_buf::READ_BUF;
+use super::slots::SlotGuard;
+use super::stats::Stats;
 use super::ServerConfig;
 use upcase::proxy::ProxyHeader;
-use upcase::{Casing, Codec, CodecError, InvalidUtf8};
-
-/// Bytes taken from the socket per read. 32 KiB keeps a bulk stream's
-/// `recv`/`send` count near an echo server's 64 KiB reads (8 KiB made 5–8
-/// times as many calls) while one buffer per worker stays in L2.
-const READ_BUF_LEN: usize = 32 * 1024;
+use upcase::{Codec, CodecError};
 
 /// After a reject, how long we keep discarding the client's input so that
 /// closing does not reset the connection and destroy the prefix we sent.
 const LINGER: Duration = Duration::from_secs(2);
-
-thread_local! {
-    /// The read buffer, one per worker thread. A read and the `feed` of what
-    /// it got never cross an `.await`, so connections can share it, and an
-    /// idle connection holds no read buffer at all.
-    pub(super) static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUF_LEN].into_boxed_slice());
-}
 
 /// A connection's accounting, moved into its task. Dropping it records the
 /// close, so a connection aborted at the drain timeout (or whose task
@@ -59,10 +48,13 @@ pub(super) struct Tracker {
     bytes_in: u64,
     bytes_out: u64,
     reason: Option<CloseReason>,
-    /// Counts ill-formed UTF-8 for the metrics (only when they are on).
-    tally: Option<Utf8Tally>,
+    /// The codec's [`Codec::invalid_sequences`] already counted in the metrics.
+    invalid_counted: u64,
     stats: Arc<Stats>,
-    _permit: OwnedSemaphorePermit,
+    /// The connection's place in the registry the pressure policy sweeps
+    /// (`None` for a connection refused at once).
+    slot: Option<SlotGuard>,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 /// ` via ADDR` in log lines of proxied connections, nothing otherwise.
@@ -79,7 +71,12 @@ impl fmt::Display for Via {
 }
 
 impl Tracker {
-    pub(super) fn new(peer: SocketAddr, stats: Arc<Stats>, permit: OwnedSemaphorePermit) -> Self {
+    pub(super) fn new(
+        peer: SocketAddr,
+        stats: Arc<Stats>,
+        permit: Option<OwnedSemaphorePermit>,
+        slot: Option<SlotGuard>,
+    ) -> Self {
         stats.accepted();
         Self {
             peer,
@@ -88,9 +85,22 @@ impl Tracker {
             bytes_in: 0,
             bytes_out: 0,
             reason: None,
-            tally: None,
+            invalid_counted: 0,
             stats,
+            slot,
             _permit: permit,
+        }
+    }
+
+    /// Ends a connection that is closed as soon as accepted.
+    pub(super) fn close_at_once(&mut self, reason: CloseReason) {
+        self.reason = Some(reason);
+    }
+
+    /// Records bytes moved, for the idle and minimum-rate policies.
+    fn moved(&self, bytes: usize) {
+        if let Some(slot) = &self.slot {
+            slot.activity.moved(bytes);
         }
     }
 
@@ -113,34 +123,22 @@ impl Tracker {
         }
     }
 
-    /// Counts `bytes` fed to the codec with `result`.
-    fn fed(&mut self, bytes: &[u8], result: &Result<(), CodecError>) {
-        self.bytes_in += bytes.len() as u64;
+    /// Counts `len` bytes fed to `codec` (or its `finish`, with `len` 0).
+    fn fed(&mut self, len: usize, codec: &Codec) {
+        self.bytes_in += len as u64;
+        self.moved(len);
         if let Some(metrics) = self.stats.metrics() {
-            metrics.bytes_in(bytes.len());
-            let invalid = match (&mut self.tally, result) {
-                (_, Err(CodecError::InvalidUtf8 { .. })) => 1,
-                (Some(tally), _) => tally.feed(bytes),
-                (None, _) => 0,
-            };
-            metrics.invalid_utf8(invalid);
-        }
-    }
-
-    /// Counts the end of the stream, `finish` having returned `result`.
-    fn finished(&mut self, result: &Result<(), CodecError>) {
-        if let Some(metrics) = self.stats.metrics() {
-            let invalid = match (&mut self.tally, result) {
-                (_, Err(CodecError::TruncatedUtf8 { .. })) => 1,
-                (Some(tally), _) => tally.finish(),
-                (None, _) => 0,
-            };
-            metrics.invalid_utf8(invalid);
+            metrics.bytes_in(len);
+            // The codec counts ill-formed sequences itself: add what is new.
+            let seen = codec.invalid_sequences();
+            metrics.invalid_utf8(seen - self.invalid_counted);
+            self.invalid_counted = seen;
         }
     }
 
     fn sent(&mut self, n: usize) {
         self.bytes_out += n as u64;
+        self.moved(n);
         if let Some(metrics) = self.stats.metrics() {
             metrics.bytes_out(n);
         }
@@ -149,28 +147,22 @@ impl Tracker {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let reason = self.reason.take().unwrap_or(if std::thread::panicking() {
-            CloseReason::Panicked
-        } else {
-            CloseReason::Aborted
+        let reason = self.reason.take().unwrap_or_else(|| {
+            let policy = self
+                .slot
+                .as_ref()
+                .and_then(|s| s.activity.closed_by_policy());
+            match policy {
+                _ if std::thread::panicking() => CloseReason::Panicked,
+                Some(reason) => reason,
+                None => CloseReason::Aborted,
+            }
         });
         self.stats.closed(&reason, self.bytes_in, self.bytes_out);
         if let Some(metrics) = self.stats.metrics() {
             metrics.closed(&reason, self.started.elapsed().as_secs_f64());
         }
-        let (peer, via, bytes_in, bytes_out) = (self.peer, self.via, self.bytes_in, self.bytes_out);
-        match reason {
-            CloseReason::Reset(_) => {
-                debug!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
-            }
-            CloseReason::Io(_) | CloseReason::ProxyHeader(_) => {
-                warn!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
-            }
-            CloseReason::Panicked => {
-                error!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
-            }
-            _ => info!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}"),
-        }
+        reason.log(self.peer, self.via, self.bytes_in, self.bytes_out);
     }
 }
 
@@ -186,13 +178,7 @@ pub(super) async fn serve(
     if let Err(err) = stream.set_nodelay(true) {
         debug!(peer = %tracker.peer, "cannot set TCP_NODELAY: {err}");
     }
-    if tracker.stats.metrics().is_some()
-        && config.codec.casing == Casing::Unicode
-        && config.codec.invalid != InvalidUtf8::Reject
-    {
-        tracker.tally = Some(Utf8Tally::default());
-    }
-
+    set_buffer_sizes(&stream, &config, tracker.peer);
     // Bytes that arrived in the same read as the PROXY header.
     let mut payload = Vec::new();
     if config.proxy_protocol {
@@ -230,6 +216,21 @@ pub(super) async fn serve(
     tracker.reason = Some(reason);
 }
 
+/// `--send-buffer` and `--receive-buffer` on the accepted socket.
+fn set_buffer_sizes(stream: &TcpStream, config: &ServerConfig, peer: SocketAddr) {
+    let socket = socket2::SockRef::from(stream);
+    if let Some(bytes) = config.send_buffer {
+        if let Err(err) = socket.set_send_buffer_size(bytes) {
+            debug!(%peer, "cannot set SO_SNDBUF: {err}");
+        }
+    }
+    if let Some(bytes) = config.receive_buffer {
+        if let Err(err) = socket.set_recv_buffer_size(bytes) {
+            debug!(%peer, "cannot set SO_RCVBUF: {err}");
+        }
+    }
+}
+
 /// What one read came to.
 enum Read {
     /// Bytes were read and fed; the codec's verdict.
@@ -252,7 +253,7 @@ async fn drive(
     let mut out = BytesMut::new();
     if !payload.is_empty() {
         let result = codec.feed(&payload, &mut out);
-        tracker.fed(&payload, &result);
+        tracker.fed(payload.len(), &codec);
         drop(payload);
         if let Some(reason) = deliver(stream, &mut out, tracker, config, result).await {
             return reason;
@@ -274,7 +275,7 @@ async fn drive(
             }
             Read::Eof => {
                 let result = codec.finish(&mut out);
-                tracker.finished(&result);
+                tracker.fed(0, &codec);
                 if let Err(reason) = write_out(stream, &mut out, tracker, config.idle_timeout).await
                 {
                     return reason;
@@ -284,7 +285,7 @@ async fn drive(
                 }
                 return match result {
                     Ok(()) => CloseReason::Completed,
-                    Err(err) => CloseReason::Rejected(err),
+                    Err(err) => CloseReason::InvalidUtf8(err),
                 };
             }
             Read::Failed(err) => return CloseReason::io(err),
@@ -307,7 +308,7 @@ async fn deliver(
     }
     if let Err(err) = result {
         linger(stream).await;
-        return Some(CloseReason::Rejected(err));
+        return Some(CloseReason::InvalidUtf8(err));
     }
     None
 }
@@ -355,7 +356,7 @@ fn poll_read_and_feed(
         Poll::Ready(Ok(())) => {
             let bytes = read_buf.filled();
             let result = codec.feed(bytes, out);
-            tracker.fed(bytes, &result);
+            tracker.fed(bytes.len(), codec);
             Poll::Ready(Read::Fed(result))
         }
         Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {

@@ -18,21 +18,33 @@
 //! * `shutdown.rs` — draining open connections; signal handling for the binary.
 //! * `proxy_header.rs` — `--proxy-protocol`: the PROXY header before the codec.
 //! * `per_ip.rs` — `--max-connections-per-ip`.
+//! * `slots.rs` — pressure: the shrinking idle timeout, eviction at the limit, `--min-rate`.
+//! * `cidr.rs` — `--proxy-from` networks.
 //! * `metrics.rs` — `--metrics`: the Prometheus [`Metrics`] and their endpoint.
-//! * `summary.rs` — counters, close reasons and the [`Summary`].
+//! * `summary.rs` — the [`Summary`] of a run.
+//! * `stats.rs` — the shared counters: summary and metrics.
+//! * `close.rs` — why connections close, and the table of where each reason is counted.
+//! * `read_buf.rs` — the per-thread read buffer.
+//! * `rate_limit.rs` — log lines a client can trigger, at most one per 10 s.
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].
 //! * `config.rs` — [`ServerConfig`].
 
 mod accept;
 mod bind;
+mod cidr;
 mod cli;
+mod close;
 mod config;
 mod connection;
 pub mod metrics;
 mod per_ip;
 mod proxy_header;
+mod rate_limit;
+mod read_buf;
 mod shutdown;
+mod slots;
+mod stats;
 mod summary;
 
 use std::future::Future;
@@ -44,6 +56,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 pub use bind::bind;
+pub use cidr::Cidr;
 pub use cli::{main, ServeArgs};
 pub use config::ServerConfig;
 pub use metrics::Metrics;
@@ -73,8 +86,9 @@ where
                 }
                 if config.proxy_protocol {
                     info!(
-                        "{addr} requires a PROXY protocol header on every connection: \
-                         only a trusted proxy may reach it, as the header sets the client address"
+                        "{addr} requires a PROXY protocol header on every connection, \
+                         believed only from {}",
+                        trusted_networks(&config)
                     );
                 }
             }
@@ -82,8 +96,14 @@ where
         }
     }
 
+    if let Some(rate) = config.min_rate {
+        info!(
+            "closing connections that move under {rate} bytes/s over {:?} (--min-rate)",
+            config.min_rate_window
+        );
+    }
     let per_ip = config.max_connections_per_ip.map(per_ip::PerIpLimit::new);
-    let stats = Arc::new(summary::Stats::new(config.metrics.clone()));
+    let stats = Arc::new(stats::Stats::new(config.metrics.clone()));
     let config = Arc::new(config);
     let mut connections = JoinSet::new();
     accept::accept_until(
@@ -100,4 +120,15 @@ where
     let summary = stats.snapshot();
     info!("server stopped: {summary}");
     summary
+}
+
+/// The `--proxy-from` networks as the startup log names them.
+fn trusted_networks(config: &ServerConfig) -> String {
+    let networks = if config.proxy_from.is_empty() {
+        Cidr::loopback()
+    } else {
+        config.proxy_from.clone()
+    };
+    let names: Vec<String> = networks.iter().map(Cidr::to_string).collect();
+    names.join(", ")
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::connection::READ_BUF;
-use super::summary::CloseReason;
+use super::close::CloseReason;
+use super::read_buf::READ_BUF;
 use upcase::proxy::{Progress, ProxyHeader, ProxyParser, MAX_HEADER_LEN};
 
 /// A complete header and the payload bytes that came in the same read.

@@ -9,6 +9,7 @@ mod bench_wrong;
 mod client_errors;
 mod client_interactive;
 mod client_streaming;
+mod hostile;
 mod ops_haproxy;
 mod ops_limits;
 mod ops_metrics;

@@ -27,7 +27,11 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
     let status = head.lines().next().unwrap().to_owned();
     let length: usize = head
         .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim())
+        })
         .expect("Content-Length")
         .parse()
         .unwrap();
@@ -184,4 +188,45 @@ async fn scrape_after_known_traffic_shows_exact_counts() {
 
     let (status, _) = within(10, "404", get(metrics, "/")).await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
+}
+
+/// `upcase_invalid_utf8_sequences_total` counts what the std oracle sees:
+/// one per `Utf8Chunks` chunk with a non-empty `invalid()` part under pass
+/// and replace; under reject, the one sequence that closed the stream.
+/// Eight streams per policy, each about 4 KB with 5% ill-formed pieces.
+#[tokio::test]
+async fn invalid_sequence_metric_matches_the_oracle_under_every_policy() {
+    use crate::common::{mixed_input, rejects, round_trip, InProcess, Rng};
+    use upcase::{Casing, Config, InvalidUtf8};
+    use upcase_cli::server::{Metrics, ServerConfig};
+
+    let mut rng = Rng::new(Rng::seed("invalid_sequence_metric", 0x1d5e));
+    for invalid in [
+        InvalidUtf8::PassThrough,
+        InvalidUtf8::Replace,
+        InvalidUtf8::Reject,
+    ] {
+        let metrics = Metrics::new();
+        let mut config = ServerConfig::new(Config::new(Casing::Unicode, invalid));
+        config.metrics = Some(metrics.clone());
+        let server = InProcess::start(config).await;
+        let mut expected = 0u64;
+        for _ in 0..8 {
+            let input = mixed_input(&mut rng, 4000, 5);
+            let sequences = input
+                .utf8_chunks()
+                .filter(|chunk| !chunk.invalid().is_empty())
+                .count() as u64;
+            expected += match invalid {
+                InvalidUtf8::Reject => u64::from(rejects(Casing::Unicode, invalid, &input)),
+                _ => sequences,
+            };
+            within(10, "round trip", round_trip(server.addr, &input)).await;
+        }
+        let summary = server.stop().await;
+        assert!(expected > 0, "the input has ill-formed sequences");
+        let text = metrics.render();
+        let counted = samples(&text)["upcase_invalid_utf8_sequences_total"] as u64;
+        assert_eq!(counted, expected, "{invalid:?}; {summary}");
+    }
 }

@@ -194,7 +194,7 @@ async fn reject_sends_valid_prefix_then_closes() {
         let got = round_trip(server.addr, b"abc \xF0\x9F\x98").await;
         assert_eq!(got, b"ABC ");
         let summary = server.stop().await;
-        assert_eq!(summary.rejected, 2, "{summary}");
+        assert_eq!(summary.invalid_utf8, 2, "{summary}");
         assert_eq!(summary.resets, 0, "{summary}");
     })
     .await;

@@ -798,3 +798,16 @@ impl Drop for StandInServer {
 // ---------------------------------------------------------------- PROXY protocol
 
 pub use upcase::oracle::proxy_v1;
+
+// ---------------------------------------------------------------- source addresses
+
+/// A connection to `addr` from the loopback address `source` (such as
+/// `127.0.0.2`; Linux routes all of 127.0.0.0/8 to `lo`), for tests where
+/// the client's address matters.
+pub async fn connect_from(source: &str, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source.parse().unwrap(), 0))?;
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
