@@ -324,7 +324,9 @@ mod tests {
     fn json_numbers_are_plain() {
         assert_eq!(number(12.0), "12");
         assert_eq!(number(0.5), "0.5");
-        assert_eq!(number(1.23456), "1.235");
+        assert_eq!(number(1.234_567_8), "1.234568");
+        // A sub-millisecond run's elapsed time is not rounded away.
+        assert_eq!(number(0.000_48), "0.00048");
         assert_eq!(number(f64::NAN), "0");
         assert_eq!(number(0.0), "0");
     }
