@@ -128,9 +128,9 @@ pub(super) fn bytes(n: u64) -> String {
 
 /// What an early close can mean, named as possibilities: the client sees
 /// only the close, not its reason.
-pub(super) const CLOSE_CAUSES: &str = "possible causes: a server that answers one message \
-     and closes, like the textbook one; `--invalid reject` meeting ill-formed input; the \
-     server shutting down. `--verify` checks every reply byte";
+pub(super) const CLOSE_CAUSES: &str = "possible causes include a server that answers one \
+     message and closes (like the textbook one), `--invalid reject` meeting ill-formed input, \
+     and the server's shutdown; `--verify` checks every reply byte";
 
 /// `0.5 s`, `10 s`.
 pub(super) fn secs(limit: Duration) -> String {

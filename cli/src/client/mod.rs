@@ -5,9 +5,12 @@
 //! character split between two reads makes `decode()` throw. This one reads
 //! until the reply is whole and never decodes: it moves bytes.
 //!
-//! * **Interactive** (stdin is a terminal, `interactive.rs`): prompt, send the
-//!   line with its newline, print the whole reply line however it arrives,
-//!   repeat until EOF; then half-close and print whatever is still coming.
+//! * **Interactive** (stdin is a terminal, `interactive.rs`): a line editor
+//!   (`terminal.rs`: rustyline, history, no length limit) prompts on stderr;
+//!   each line goes out with its newline and the whole reply line is printed
+//!   however it arrives; Ctrl-D on an empty line half-closes and prints
+//!   whatever is still coming. A reader thread reports the server's close at
+//!   once, even while the person is typing.
 //! * **Streaming** (stdin is a pipe or file, `streaming.rs`): full duplex.
 //!   One thread copies stdin to the socket while the main thread copies the
 //!   socket to stdout, each through one fixed 64 KiB buffer, so any amount
@@ -19,8 +22,13 @@
 //! is one connection and two directions, so there is nothing to multiplex,
 //! and blocking reads of stdin would need threads anyway.
 //!
+//! With `--verify` (`verify.rs`), both modes run the codec locally on what
+//! they send and check every reply byte against it.
+//!
 //! * `connect.rs` — parsing `--connect`, resolving, connecting.
 //! * `failure.rs` — every way the client can fail, its message and exit status.
+//! * `terminal.rs` — the line editor, its history file, the terminal's state.
+//! * `verify.rs` — `--verify`: the expected reply and the verdict.
 
 mod connect;
 mod failure;

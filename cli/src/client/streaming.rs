@@ -10,7 +10,10 @@
 //!
 //! The end: at stdin's EOF the sender half-closes; the server finishes and
 //! closes; we exit 0. The server closing while we still had input means it
-//! will never answer the rest: exit 6 (5 if it reset the connection).
+//! will never answer the rest: exit 6 (5 if it reset the connection), with
+//! the bytes sent and received. With `--verify`, the sender queues the
+//! local codec's output for each chunk before writing it, and the receiver
+//! checks each chunk against it; the verifier then has the last word.
 
 use std::fs::File;
 use std::io::{self, Read, Write};

@@ -10,7 +10,7 @@
 //! still sees what they type.
 
 use std::fs::File;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use nix::sys::termios::{tcgetattr, tcsetattr, SetArg, Termios};
@@ -46,10 +46,19 @@ pub(super) struct Restorer {
 }
 
 impl Restorer {
-    /// Restores the saved settings (best effort: the process is ending).
+    /// Restores the saved settings (best effort: the process is ending),
+    /// and ends a synchronized-output block the editor may have been in the
+    /// middle of (terminals ignore the sequence otherwise).
     pub(super) fn restore(&self) {
         if let Some(saved) = &self.saved {
             let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
+        }
+        // Descriptor 1 is where the editor draws (see the module docs).
+        let mut editor_out = io::stdout();
+        if editor_out.is_terminal() {
+            let _ = editor_out
+                .write_all(b"\x1b[?2026l")
+                .and_then(|()| editor_out.flush());
         }
     }
 }

@@ -63,7 +63,8 @@ fn textbook_server_answers_once() {
     term.expect(
         "upcase client: the server closed the connection after 1 reply \
          (6 bytes sent, 6 received, before our end of input); nothing more can be sent; \
-         possible causes: a server that answers one message and closes, like the textbook one;",
+         possible causes include a server that answers one message and closes (like the \
+         textbook one),",
         WAIT,
     );
     assert_eq!(textbook.join().unwrap(), b"hello\n");
