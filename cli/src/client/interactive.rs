@@ -261,7 +261,9 @@ fn send_line(
         if let Some(verifier) = &mut state.verifier {
             verifier.sent(&line);
         }
-        state.lines_sent += 1;
+        // One reply line per newline sent (a line can hold more than one,
+        // typed with Ctrl-V Ctrl-J).
+        state.lines_sent += line.iter().filter(|&&b| b == b'\n').count() as u64;
         state.progress = Instant::now();
     }
     // Not under the lock: the reader must be free to print replies that

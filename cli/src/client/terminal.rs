@@ -13,7 +13,9 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use nix::sys::termios::{tcgetattr, tcsetattr, SetArg, Termios};
+use nix::sys::termios::{
+    tcgetattr, tcsetattr, LocalFlags, SetArg, SpecialCharacterIndices, Termios,
+};
 use rustyline::config::{Config, EditMode};
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
@@ -35,6 +37,12 @@ pub(super) struct Terminal {
     replies: Option<File>,
     /// The terminal's settings before the editor changed them.
     saved: Option<Termios>,
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.restorer().restore();
+    }
 }
 
 /// Puts the terminal back as it was, from any thread: used when the server
@@ -82,12 +90,35 @@ impl Terminal {
         let mut editor = DefaultEditor::with_config(config)
             .map_err(|err| Failure::Io(format!("cannot set up the line editor: {err}")))?;
         let history = history.and_then(|path| load_history(&mut editor, path));
-        Ok(Self {
+        let terminal = Self {
             editor,
             history,
             replies: Some(replies),
             saved,
-        })
+        };
+        terminal.hold_keys();
+        Ok(terminal)
+    }
+
+    /// Between lines (while a reply is owed, and before the first prompt):
+    /// no line discipline and no echo, so keys typed ahead wait for the
+    /// editor as they were typed. In the terminal's cooked mode, a Ctrl-D
+    /// typed ahead would become an end of file that the editor, switching
+    /// to raw mode, never sees. (The editor restores this state, not the
+    /// cooked one, after each line; `Drop` restores the original.) Output
+    /// processing and signals stay on: replies' newlines, and Ctrl-C to
+    /// give up a wait.
+    fn hold_keys(&self) {
+        let Some(saved) = &self.saved else { return };
+        if !editor_supported() {
+            return; // the editor reads cooked lines there: keep the echo
+        }
+        let mut held = saved.clone();
+        held.local_flags
+            .remove(LocalFlags::ICANON | LocalFlags::ECHO);
+        held.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+        held.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+        let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &held);
     }
 
     /// Where replies go (the real stdout); `None` after the first call.
@@ -113,7 +144,13 @@ impl Terminal {
                     return Ok(Some(line));
                 }
                 Err(ReadlineError::Interrupted) => continue,
-                Err(ReadlineError::Eof) => return Ok(None),
+                Err(ReadlineError::Eof) => {
+                    if !editor_supported() {
+                        // The editor ends its own line; cooked reading does not.
+                        eprintln!();
+                    }
+                    return Ok(None);
+                }
                 Err(err) => return Err(Failure::Io(format!("cannot read the terminal: {err}"))),
             }
         }
@@ -138,6 +175,15 @@ impl Terminal {
             self.history = None;
         }
     }
+}
+
+/// Whether rustyline edits on this terminal: not on the terminals it
+/// lists as unsupported, where it reads lines as the terminal gives them.
+fn editor_supported() -> bool {
+    let term = std::env::var("TERM").unwrap_or_default();
+    !["dumb", "cons25", "emacs"]
+        .iter()
+        .any(|unsupported| term.eq_ignore_ascii_case(unsupported))
 }
 
 /// Points descriptor 1 at stderr when stderr is a terminal, and returns a

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::common::pty::{PtySession, TempDir, CTRL_A, CTRL_C, CTRL_D, UP};
-use crate::common::standin::{read_line, read_to_eof, textbook_server, StandIn};
+use crate::common::standin::{read_line, read_to_eof, reset, textbook_server, StandIn};
 use crate::common::ServerProcess;
 
 const PROMPT: &str = "Input lowercase sentence: ";
@@ -258,4 +258,77 @@ fn server_closing_while_the_user_types_is_reported_at_once() {
     assert_eq!(status.code(), Some(6), "{}", term.screen());
     assert!(took < Duration::from_secs(1), "{took:?}");
     standin.join().unwrap();
+}
+
+/// A reset while the person is at the prompt: reported at once, status 5.
+#[test]
+fn server_resetting_at_the_prompt_is_reported_at_once() {
+    let (go, going) = mpsc::channel::<()>();
+    let standin = StandIn::start(move |mut conn| {
+        let line = read_line(&mut conn);
+        conn.write_all(&line.to_ascii_uppercase()).unwrap();
+        let _ = going.recv_timeout(Duration::from_secs(20));
+        reset(conn);
+    });
+    let addr = standin.addr.to_string();
+    let mut term = PtySession::spawn(&["client", "--connect", &addr]);
+    term.expect(PROMPT, WAIT);
+    term.type_keys("one\n");
+    term.expect_after("ONE\n", PROMPT, WAIT);
+    go.send(()).unwrap();
+    term.expect(
+        "upcase client: the server reset the connection after 1 reply (4 bytes sent, 4 received); \
+         nothing more can be sent",
+        Duration::from_secs(1),
+    );
+    assert_eq!(term.wait_exit(WAIT).code(), Some(5), "{}", term.screen());
+    standin.join().unwrap();
+}
+
+/// `--verify` at a terminal: each reply line is checked as it arrives. An
+/// ASCII-only server leaves `ß` alone; a Unicode check catches it (9).
+#[test]
+fn verify_at_a_terminal() {
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--casing", "ascii"]);
+    let addr = server.addr().to_string();
+    let mut term = PtySession::spawn(&["client", "--connect", &addr, "--verify"]);
+    term.expect(PROMPT, WAIT);
+    term.type_keys("fine\n");
+    term.expect_after("FINE\n", PROMPT, WAIT);
+    term.type_keys("straße\n");
+    let status = term.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(9), "{}", term.screen());
+    // "fine\n" is 5 bytes; "STRA" 4 more: the ß (0xC3 0x9F) is at 9.
+    term.expect(
+        "upcase client: --verify: the reply is wrong at byte offset 9: got 0xC3, expected 0x53",
+        WAIT,
+    );
+}
+
+/// A server that reads the line and never answers: `--timeout` ends the
+/// wait (7); the time spent typing did not count.
+#[test]
+fn timeout_at_a_terminal() {
+    let standin = StandIn::start(|mut conn| {
+        let line = read_line(&mut conn);
+        read_to_eof(&mut conn);
+        line
+    });
+    let addr = standin.addr.to_string();
+    let mut term = PtySession::spawn(&["client", "--connect", &addr, "--timeout", "500ms"]);
+    term.expect(PROMPT, WAIT);
+    std::thread::sleep(Duration::from_millis(800)); // thinking is not a timeout
+    let sent = Instant::now();
+    term.type_keys("anyone there?\n");
+    let status = term.wait_exit(WAIT);
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(7), "{}", term.screen());
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    term.expect(
+        "upcase client: no reply from the server for --timeout 0.5 s (after 0 replies)",
+        WAIT,
+    );
+    drop(term);
+    assert_eq!(standin.join().unwrap(), b"anyone there?\n");
 }
