@@ -64,7 +64,7 @@ or human forms (500ms, 5m, 1h 30m).
 
 Exit status:
     0  every reply byte was correct and no connection failed
-    1  a reply was wrong (the summary names the connection and offset), a
+    1  a reply was wrong (the log names the connection and byte offset), a
        connection failed or stalled past --timeout, or the run could not start
     2  bad command line (including flag combinations that cannot work)";
 
