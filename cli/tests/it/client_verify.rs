@@ -49,11 +49,19 @@ fn a_correct_server_passes() {
 fn a_reject_server_exits_8_whatever_the_size() {
     let server = server(&["--invalid", "reject"]);
     let addr = server.addr().to_string();
-    for size in [64, 64 << 10, 1 << 20, 16 << 20] {
-        let mut input = b"valid prefix, stra\xC3\x9Fe ".to_vec();
-        let bad_at = input.len();
+    // (offset of the ill-formed byte, file size): early in files of every
+    // size, and late in a large one (2.4 MB answered of 3.2 MB sent).
+    for (bad_at, size) in [
+        (22, 64),
+        (22, 64 << 10),
+        (22, 1 << 20),
+        (22, 16 << 20),
+        (2_400_000, 3_200_000),
+    ] {
+        let mut input = "valid prefix, straße ".as_bytes().to_vec();
+        input.resize(bad_at, b'v');
         input.push(0xFF);
-        input.resize(size.max(bad_at + 1), b'x');
+        input.resize(size, b'x');
         assert!(rejects(Casing::Unicode, InvalidUtf8::Reject, &input));
         let (status, out, err) = run_with_stdin(
             &[
@@ -68,7 +76,11 @@ fn a_reject_server_exits_8_whatever_the_size() {
             60,
         );
         assert_eq!(status.code(), Some(8), "{size} bytes: {err}");
-        assert_eq!(out, b"VALID PREFIX, STRASSE ", "{size} bytes");
+        assert_same(
+            &out,
+            &oracle(Casing::Unicode, InvalidUtf8::Reject, &input),
+            &format!("{size} bytes"),
+        );
         assert!(
             err.contains(&format!("invalid UTF-8 at byte offset {bad_at}")),
             "{size} bytes: {err}"
