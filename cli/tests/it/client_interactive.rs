@@ -332,3 +332,25 @@ fn timeout_at_a_terminal() {
     drop(term);
     assert_eq!(standin.join().unwrap(), b"anyone there?\n");
 }
+
+/// `upcase client > replies.txt` at a terminal: the prompt and the line
+/// being edited stay on the terminal (stderr), and the file gets the
+/// replies and nothing else.
+#[test]
+fn prompt_on_stderr_replies_on_stdout() {
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0"]);
+    let addr = server.addr().to_string();
+    let dir = TempDir::new("replies");
+    let path = dir.path().join("replies.txt");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut term = PtySession::spawn_with_stdout(&["client", "--connect", &addr], file);
+    term.expect(PROMPT, WAIT);
+    term.type_keys("to the file\n");
+    term.expect_after("to the file", PROMPT, WAIT);
+    term.type_keys(&format!("straße{CTRL_D}\n"));
+    term.expect_after("straße", PROMPT, WAIT);
+    term.type_keys(CTRL_D);
+    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    assert_eq!(std::fs::read(&path).unwrap(), b"TO THE FILE\nSTRASSE\n");
+    assert!(!term.screen().contains("TO THE FILE"), "{}", term.screen());
+}

@@ -72,6 +72,19 @@ impl PtySession {
     /// Like [`spawn`](Self::spawn), with `XDG_DATA_HOME` set to `data_home`
     /// (where the client keeps `upcase/history`).
     pub fn spawn_with_data_home(args: &[&str], data_home: &Path) -> Self {
+        Self::start(args, data_home, None)
+    }
+
+    /// Like [`spawn`](Self::spawn), with stdout redirected to `stdout` (a
+    /// file): `upcase client > replies.txt` typed at a terminal.
+    pub fn spawn_with_stdout(args: &[&str], stdout: File) -> Self {
+        let home = TempDir::new("data");
+        let mut session = Self::start(args, home.path(), Some(stdout));
+        session._data_home = Some(home);
+        session
+    }
+
+    fn start(args: &[&str], data_home: &Path, stdout: Option<File>) -> Self {
         let size = Winsize {
             ws_row: 24,
             ws_col: 80,
@@ -85,7 +98,10 @@ impl PtySession {
             .env("TERM", "xterm")
             .env("XDG_DATA_HOME", data_home)
             .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(match stdout {
+                Some(file) => Stdio::from(file),
+                None => Stdio::from(slave.try_clone().unwrap()),
+            })
             .stderr(Stdio::from(slave));
         let child = command.spawn().expect("spawn upcase on a pty");
         // Drop our copies of the terminal's far end, so the screen reader
