@@ -354,3 +354,24 @@ fn prompt_on_stderr_replies_on_stdout() {
     assert_eq!(std::fs::read(&path).unwrap(), b"TO THE FILE\nSTRASSE\n");
     assert!(!term.screen().contains("TO THE FILE"), "{}", term.screen());
 }
+
+/// Several lines typed (or pasted) in one go are sent one by one, each
+/// answered in turn: nothing typed ahead of a reply is lost.
+#[test]
+fn lines_typed_ahead_are_sent_in_turn() {
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0"]);
+    let addr = server.addr().to_string();
+    let mut term = PtySession::spawn(&["client", "--connect", &addr]);
+    term.expect(PROMPT, WAIT);
+    term.type_keys("one\ntwo\nthree\n");
+    term.expect("THREE\n", WAIT);
+    let screen = term.screen();
+    let (one, two, three) = (
+        screen.find("ONE\n").unwrap(),
+        screen.find("TWO\n").unwrap(),
+        screen.find("THREE\n").unwrap(),
+    );
+    assert!(one < two && two < three, "{screen}");
+    term.type_keys(CTRL_D);
+    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+}
