@@ -50,8 +50,27 @@ use payload::Expectation;
 pub use payload::Payload;
 use upcase::{Casing, InvalidUtf8};
 
+/// Examples and exit statuses, shown by `upcase bench --help`.
+const AFTER_HELP: &str = "\
+Examples:
+    upcase bench                                   # 1 connection, 10 s, 64-byte ASCII messages
+    upcase bench --connections 100 --payload unicode --duration 30s
+    upcase bench --mode stream --size 65536        # full-duplex bulk throughput
+    upcase bench --pipeline 16 --requests 100000   # 16 messages in flight, then stop
+    upcase bench --invalid replace --payload binary --json
+
+Durations (--duration, --warmup, --timeout) are seconds with fractions (0.5)
+or human forms (500ms, 5m, 1h 30m).
+
+Exit status:
+    0  every reply byte was correct and no connection failed
+    1  a reply was wrong (the log names the connection and byte offset), a
+       connection failed or stalled past --timeout, or the run could not start
+    2  bad command line (including flag combinations that cannot work)";
+
 /// Flags of `upcase bench`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct BenchArgs {
     /// Server to load, IP:PORT.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:12000")]
@@ -62,7 +81,8 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     connections: u32,
 
-    /// Seconds to measure (after --warmup). Decimals allowed.
+    /// How long to measure (after --warmup): seconds, fractions allowed
+    /// (0.5), or 500ms, 5m, 1h.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration, allow_hyphen_values = true,
           conflicts_with = "requests")]
     duration: Duration,
@@ -98,7 +118,8 @@ pub struct BenchArgs {
     #[command(flatten)]
     codec: CodecArgs,
 
-    /// Seconds of load before measuring starts (not counted).
+    /// Load before measuring starts (not counted): seconds, fractions
+    /// allowed (0.5), or 500ms, 5m, 1h.
     #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_duration, allow_hyphen_values = true,
           conflicts_with = "requests")]
     warmup: Duration,
@@ -113,8 +134,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
 
-    /// Give up when no byte has arrived on any connection for SECS seconds
-    /// (a hung server), counting the waiting connections as errors.
+    /// Give up when no byte has arrived on any connection for this long (a
+    /// hung server), counting the waiting connections as errors: seconds,
+    /// fractions allowed (0.5), or 500ms, 5m, 1h.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration, allow_hyphen_values = true)]
     timeout: Duration,
 

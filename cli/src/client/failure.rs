@@ -21,6 +21,12 @@ pub(super) enum Failure {
     ClosedEarly(String),
     /// Exit 7: `--timeout` ran out.
     Timeout(String),
+    /// Exit 8 (`--verify`): the input is not valid UTF-8 and the server
+    /// rejects it (`--invalid reject`); the reply was right up to there.
+    Rejected(String),
+    /// Exit 9 (`--verify`): a reply byte differs from the local codec's,
+    /// is missing at the clean end, or is one too many.
+    Mismatch(String),
     /// Exit 141: whoever reads our stdout went away (`| head`). Not an
     /// error worth a message; the status is the shell's for SIGPIPE.
     StdoutClosed,
@@ -36,6 +42,8 @@ impl Failure {
             Self::Reset(_) => 5,
             Self::ClosedEarly(_) => 6,
             Self::Timeout(_) => 7,
+            Self::Rejected(_) => 8,
+            Self::Mismatch(_) => 9,
             Self::StdoutClosed => 141,
         }
     }
@@ -72,7 +80,9 @@ impl fmt::Display for Failure {
             | Self::Unresolved(message)
             | Self::Reset(message)
             | Self::ClosedEarly(message)
-            | Self::Timeout(message) => f.write_str(message),
+            | Self::Timeout(message)
+            | Self::Rejected(message)
+            | Self::Mismatch(message) => f.write_str(message),
             Self::StdoutClosed => f.write_str("stdout was closed"),
         }
     }
@@ -106,6 +116,21 @@ pub(super) fn replies(n: u64) -> String {
         format!("{n} replies")
     }
 }
+
+/// `1 byte`, `2 bytes`.
+pub(super) fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// What an early close can mean, named as possibilities: the client sees
+/// only the close, not its reason.
+pub(super) const CLOSE_CAUSES: &str = "possible causes include a server that answers one \
+     message and closes (like the textbook one), `--invalid reject` meeting ill-formed input, \
+     and the server's shutdown; `--verify` checks every reply byte";
 
 /// `0.5 s`, `10 s`.
 pub(super) fn secs(limit: Duration) -> String {

@@ -10,19 +10,25 @@
 //!
 //! The end: at stdin's EOF the sender half-closes; the server finishes and
 //! closes; we exit 0. The server closing while we still had input means it
-//! will never answer the rest: exit 6 (5 if it reset the connection).
+//! will never answer the rest: exit 6 (5 if it reset the connection), with
+//! the bytes sent and received. With `--verify`, the sender queues the
+//! local codec's output for each chunk before writing it, and the receiver
+//! checks each chunk against it; the verifier then has the last word.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tracing::debug;
 
-use super::failure::{is_reset, is_timeout, secs, Failure};
+use upcase::Config;
+
+use super::failure::{bytes, is_reset, is_timeout, secs, Failure, CLOSE_CAUSES};
+use super::verify::Verifier;
 
 /// Bytes per read, each way.
 const BUF_LEN: usize = 64 * 1024;
@@ -43,9 +49,27 @@ struct Shared {
     half_closed: AtomicBool,
     /// The receiver saw the server's EOF: don't send any more.
     server_closed: AtomicBool,
+    /// Bytes written to the server.
+    sent: AtomicU64,
+    /// Bytes received from the server.
+    received: AtomicU64,
+    /// `--verify`: the expected reply (the sender adds, the receiver checks).
+    verifier: Option<Mutex<Verifier>>,
 }
 
 impl Shared {
+    fn new(verify: Option<Config>) -> Self {
+        Self {
+            start: Instant::now(),
+            last_sent: AtomicU64::new(0),
+            half_closed: AtomicBool::new(false),
+            server_closed: AtomicBool::new(false),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            verifier: verify.map(|config| Mutex::new(Verifier::new(config))),
+        }
+    }
+
     fn nanos(&self, at: Instant) -> u64 {
         // +1 so that a send at `start` is not "never".
         at.saturating_duration_since(self.start).as_nanos() as u64 + 1
@@ -76,22 +100,52 @@ enum Received {
 }
 
 /// Streams stdin to the server and the server to stdout until both are
-/// done; see the module docs for the end conditions.
-pub(super) fn run(stream: TcpStream, limit: Option<Duration>) -> Result<(), Failure> {
-    let setup = |err: io::Error| Failure::Io(format!("cannot set up the connection: {err}"));
-    // Bypass std's line-buffered stdout and its stdin buffer: we move
-    // large chunks and flush nothing ourselves.
+/// done; see the module docs for the end conditions. With `verify`, every
+/// reply byte is checked against the local codec (see `verify.rs`).
+pub(super) fn run(
+    stream: TcpStream,
+    limit: Option<Duration>,
+    verify: Option<Config>,
+) -> Result<(), Failure> {
+    let (stdin, mut stdout) = raw_stdio()?;
+    let (sender, mut receiver) = configure(stream, limit)?;
+    let shared = Arc::new(Shared::new(verify));
+    let sent = spawn_sender(stdin, sender, Arc::clone(&shared))?;
+    let end = receive(&mut receiver, &mut stdout, &shared, limit)?;
+    debug!(
+        received = shared.received.load(Ordering::Acquire),
+        "receiving ended"
+    );
+    let outcome = conclude(end, &sent, &shared, limit);
+    match &shared.verifier {
+        Some(verifier) => lock(verifier).verdict(outcome),
+        None => outcome,
+    }
+}
+
+/// Stdin and stdout as plain files: this bypasses std's line-buffered
+/// stdout and its stdin buffer, since we move large chunks and flush
+/// nothing ourselves.
+fn raw_stdio() -> Result<(File, File), Failure> {
     let stdin = io::stdin()
         .as_fd()
         .try_clone_to_owned()
         .map(File::from)
         .map_err(|err| Failure::stdin(&err))?;
-    let mut stdout = io::stdout()
+    let stdout = io::stdout()
         .as_fd()
         .try_clone_to_owned()
         .map(File::from)
         .map_err(|err| Failure::stdout(&err))?;
+    Ok((stdin, stdout))
+}
 
+/// Socket options, and the two handles: (sender, receiver).
+fn configure(
+    stream: TcpStream,
+    limit: Option<Duration>,
+) -> Result<(TcpStream, TcpStream), Failure> {
+    let setup = |err: io::Error| Failure::Io(format!("cannot set up the connection: {err}"));
     // Interactive use of a pipe (`tail -f log | upcase client`) should see
     // answers at once.
     stream.set_nodelay(true).map_err(setup)?;
@@ -103,21 +157,21 @@ pub(super) fn run(stream: TcpStream, limit: Option<Duration>) -> Result<(), Fail
             limit.map(|limit| (limit / 4).clamp(Duration::from_millis(1), Duration::from_secs(1))),
         )
         .map_err(setup)?;
-    let mut sender = stream.try_clone().map_err(setup)?;
-    let mut receiver = stream;
+    let sender = stream.try_clone().map_err(setup)?;
+    Ok((sender, stream))
+}
 
-    let shared = Arc::new(Shared {
-        start: Instant::now(),
-        last_sent: AtomicU64::new(0),
-        half_closed: AtomicBool::new(false),
-        server_closed: AtomicBool::new(false),
-    });
+/// Starts the stdin → socket thread; its outcome comes on the channel.
+fn spawn_sender(
+    stdin: File,
+    mut sender: TcpStream,
+    shared: Arc<Shared>,
+) -> Result<mpsc::Receiver<Sent>, Failure> {
     let (done, sent) = mpsc::channel();
-    let send_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name("stdin-to-server".into())
         .spawn(move || {
-            let outcome = send(stdin, &mut sender, &send_shared);
+            let outcome = send(stdin, &mut sender, &shared);
             let failed = !matches!(outcome, Sent::Done | Sent::ServerClosed);
             let _ = done.send(outcome);
             if failed {
@@ -127,16 +181,22 @@ pub(super) fn run(stream: TcpStream, limit: Option<Duration>) -> Result<(), Fail
             }
         })
         .map_err(|err| Failure::Io(format!("cannot start a thread: {err}")))?;
+    Ok(sent)
+}
 
-    let mut received = 0u64;
-    let end = receive(&mut receiver, &mut stdout, &shared, limit, &mut received)?;
-    debug!(received, "receiving ended");
+/// Turns how receiving ended, and what the sender says, into the result.
+fn conclude(
+    end: Received,
+    sent: &mpsc::Receiver<Sent>,
+    shared: &Shared,
+    limit: Option<Duration>,
+) -> Result<(), Failure> {
     match end {
         Received::Eof => {
             shared.server_closed.store(true, Ordering::Release);
             match sent.recv_timeout(GRACE) {
                 Ok(Sent::Done) => Ok(()),
-                Ok(Sent::ServerClosed) | Err(_) => Err(closed_early(received)),
+                Ok(Sent::ServerClosed) | Err(_) => Err(closed_early(shared)),
                 Ok(Sent::Stdin(err)) => Err(Failure::stdin(&err)),
                 Ok(Sent::Socket(err)) => Err(match limit {
                     Some(limit) if is_timeout(&err) => Failure::Timeout(format!(
@@ -145,23 +205,12 @@ pub(super) fn run(stream: TcpStream, limit: Option<Duration>) -> Result<(), Fail
                     )),
                     // A write after the server's close draws a reset: the
                     // close came first and is the news.
-                    _ if is_reset(&err) => closed_early(received),
+                    _ if is_reset(&err) => closed_early(shared),
                     _ => Failure::Io(format!("cannot send to the server: {err}")),
                 }),
             }
         }
-        Received::Failed(err) if is_reset(&err) => {
-            let when = if shared.half_closed.load(Ordering::Acquire) {
-                "after all input was sent"
-            } else {
-                "before all input was sent"
-            };
-            Err(Failure::Reset(format!(
-                "the server reset the connection {when}, after answering with {received} bytes; \
-                 what it had not answered is lost (a server that closes without reading \
-                 everything, such as the textbook one, does this)"
-            )))
-        }
+        Received::Failed(err) if is_reset(&err) => Err(reset(shared)),
         Received::Failed(err) => Err(Failure::Io(format!("cannot read from the server: {err}"))),
         Received::Idle(limit) => Err(Failure::Timeout(
             if shared.half_closed.load(Ordering::Acquire) {
@@ -181,12 +230,36 @@ pub(super) fn run(stream: TcpStream, limit: Option<Duration>) -> Result<(), Fail
     }
 }
 
+/// "N bytes sent, M received": the counts behind every early-end message.
+fn tally(shared: &Shared) -> String {
+    format!(
+        "{} sent, {} received",
+        bytes(shared.sent.load(Ordering::Acquire)),
+        shared.received.load(Ordering::Acquire)
+    )
+}
+
 /// The server closed its side while we still had input for it.
-fn closed_early(received: u64) -> Failure {
+fn closed_early(shared: &Shared) -> Failure {
     Failure::ClosedEarly(format!(
-        "the server closed the connection before all input was sent, after answering \
-         with {received} bytes; the rest was not answered (a one-message server such as \
-         the textbook one does this)"
+        "the server closed the connection before all input was sent ({}; it half-closed \
+         before our end of input): the rest will not be answered; {CLOSE_CAUSES}",
+        tally(shared)
+    ))
+}
+
+/// The server reset the connection.
+fn reset(shared: &Shared) -> Failure {
+    let when = if shared.half_closed.load(Ordering::Acquire) {
+        "after all input was sent"
+    } else {
+        "before all input was sent"
+    };
+    Failure::Reset(format!(
+        "the server reset the connection {when}: {}, and no end of stream from it \
+         before the reset; what it had not answered is lost (a server that closes without \
+         reading everything it was sent, such as the textbook one, does this)",
+        tally(shared)
     ))
 }
 
@@ -209,9 +282,16 @@ fn send(mut stdin: File, socket: &mut TcpStream, shared: &Shared) -> Sent {
         shared
             .last_sent
             .store(shared.nanos(Instant::now()), Ordering::Release);
+        if let Some(verifier) = &shared.verifier {
+            lock(verifier).sent(&buf[..n]);
+        }
         if let Err(err) = socket.write_all(&buf[..n]) {
             return Sent::Socket(err);
         }
+        shared.sent.fetch_add(n as u64, Ordering::AcqRel);
+    }
+    if let Some(verifier) = &shared.verifier {
+        lock(verifier).end_of_input();
     }
     match socket.shutdown(Shutdown::Write) {
         Ok(()) => {
@@ -229,7 +309,6 @@ fn receive(
     stdout: &mut File,
     shared: &Shared,
     limit: Option<Duration>,
-    received: &mut u64,
 ) -> Result<Received, Failure> {
     let mut buf = vec![0u8; BUF_LEN];
     let mut last_received = 0u64; // ns since `shared.start`, 0 = never
@@ -240,7 +319,10 @@ fn receive(
                 stdout
                     .write_all(&buf[..n])
                     .map_err(|err| Failure::stdout(&err))?;
-                *received += n as u64;
+                shared.received.fetch_add(n as u64, Ordering::AcqRel);
+                if let Some(verifier) = &shared.verifier {
+                    lock(verifier).received(&buf[..n])?;
+                }
                 last_received = shared.nanos(Instant::now());
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -261,4 +343,12 @@ fn receive(
             Err(err) => return Ok(Received::Failed(err)),
         }
     }
+}
+
+/// Locks the verifier; a panic elsewhere cannot leave it half-updated in a
+/// way that matters (the process is ending), so poisoning is ignored.
+fn lock(verifier: &Mutex<Verifier>) -> MutexGuard<'_, Verifier> {
+    verifier
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -10,8 +10,29 @@ use tracing::{debug, info, warn};
 use super::{bind, metrics, run, shutdown, Cidr, Metrics, ServerConfig};
 use crate::args::{parse_duration, CodecArgs};
 
+/// Examples and exit statuses, shown by `upcase serve --help`.
+const AFTER_HELP: &str = "\
+Examples:
+    upcase serve                                   # 127.0.0.1:12000; the log goes to stderr
+    upcase serve --listen 0.0.0.0:12000 --listen [::]:12000
+    upcase serve --listen 127.0.0.1:0              # any free port: see `listening on ADDR`
+    upcase serve --invalid reject --idle-timeout 5m --drain-timeout 30s
+    upcase serve --metrics 127.0.0.1:9100          # Prometheus text at /metrics
+
+Durations (--idle-timeout, --drain-timeout, --proxy-header-timeout) are
+seconds with fractions (0.5) or human forms (500ms, 5m, 1h 30m); 0 or from
+1 ms to 365 days; what 0 means is said per flag.
+
+Exit status:
+    0  stopped by SIGINT or SIGTERM, after draining open connections
+    1  startup failed: cannot listen (address in use, permission denied...),
+       cannot serve metrics, cannot start the runtime or the signal handlers
+    2  bad command line (a malformed address, a negative duration...)
+  130  a second SIGINT or SIGTERM during the drain: exited at once";
+
 /// Flags of `upcase serve`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct ServeArgs {
     /// Address to listen on, IP:PORT; repeat for several. IPv6 as [::1]:12000.
     /// Port 0 picks a free port (the log says which). Anything but loopback
@@ -35,12 +56,13 @@ pub struct ServeArgs {
     max_connections: u32,
 
     /// Close a connection that sent nothing (or read none of our output)
-    /// for this many seconds; 0 = never.
+    /// for this long: seconds, fractions allowed (0.5), or 500ms, 5m, 1h;
+    /// 0 = never.
     #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_duration, allow_hyphen_values = true)]
     idle_timeout: Duration,
 
-    /// On SIGINT/SIGTERM, give open connections this many seconds to finish
-    /// before closing them.
+    /// On SIGINT/SIGTERM, give open connections this long to finish before
+    /// closing them: seconds, fractions allowed (0.5), or 500ms, 5m, 1h.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration, allow_hyphen_values = true)]
     drain_timeout: Duration,
 
@@ -52,7 +74,8 @@ pub struct ServeArgs {
     proxy_protocol: bool,
 
     /// With --proxy-protocol: close a connection whose header has not
-    /// arrived within this many seconds.
+    /// arrived within this long: seconds, fractions allowed (0.5), or
+    /// 500ms, 5m, 1h.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_duration, allow_hyphen_values = true)]
     proxy_header_timeout: Duration,
 

@@ -6,9 +6,11 @@ mod common;
 
 mod bench_modes;
 mod bench_wrong;
+mod cli_help;
 mod client_errors;
 mod client_interactive;
 mod client_streaming;
+mod client_verify;
 mod hostile;
 mod ops_haproxy;
 mod ops_limits;
