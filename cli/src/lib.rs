@@ -7,6 +7,7 @@
 //! * [`pipe`] — `upcase pipe`: the codec as a stdin → stdout filter.
 //! * [`bench`] — `upcase bench`: a load generator that verifies every reply byte.
 //! * [`args`] — flag types the subcommands share, and the duration parser.
+//! * [`tls`] — certificates, keys and rustls configurations for all of them.
 //!
 //! The protocol work is all in the core crate; this one only moves bytes
 //! between sockets, files and the codec.
@@ -18,3 +19,4 @@ pub mod bench;
 pub mod client;
 pub mod pipe;
 pub mod server;
+pub mod tls;

@@ -21,6 +21,11 @@ pub(super) enum Failure {
     ClosedEarly(String),
     /// Exit 7: `--timeout` ran out.
     Timeout(String),
+    /// Exit 10: TLS failed: the certificate files, or the handshake
+    /// (untrusted, expired, wrong name, not TLS), or the TLS connection.
+    Tls(String),
+    /// Exit 11: the server refused our client certificate, or our lack of one.
+    ClientCertificate(String),
     /// Exit 141: whoever reads our stdout went away (`| head`). Not an
     /// error worth a message; the status is the shell's for SIGPIPE.
     StdoutClosed,
@@ -36,6 +41,8 @@ impl Failure {
             Self::Reset(_) => 5,
             Self::ClosedEarly(_) => 6,
             Self::Timeout(_) => 7,
+            Self::Tls(_) => 10,
+            Self::ClientCertificate(_) => 11,
             Self::StdoutClosed => 141,
         }
     }
@@ -72,7 +79,9 @@ impl fmt::Display for Failure {
             | Self::Unresolved(message)
             | Self::Reset(message)
             | Self::ClosedEarly(message)
-            | Self::Timeout(message) => f.write_str(message),
+            | Self::Timeout(message)
+            | Self::Tls(message)
+            | Self::ClientCertificate(message) => f.write_str(message),
             Self::StdoutClosed => f.write_str("stdout was closed"),
         }
     }

@@ -21,11 +21,13 @@
 //!
 //! * `connect.rs` — parsing `--connect`, resolving, connecting.
 //! * `failure.rs` — every way the client can fail, its message and exit status.
+//! * `tls.rs` — `--tls`: the handshake and a relay under the blocking client.
 
 mod connect;
 mod failure;
 mod interactive;
 mod streaming;
+mod tls;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -48,6 +50,11 @@ Exit status:
     6  the server closed the connection before answering everything that was
        sent (a one-message server such as the textbook one does this)
     7  --timeout exceeded
+   10  TLS failed: unreadable or bad --tls-* files, or the handshake (server
+       certificate untrusted, expired or for another name; not a TLS port),
+       or the server closed without TLS close_notify
+   11  TLS: the server refused our client certificate, or requires one
+       (--tls-cert, --tls-key)
   141  stdout was closed early (e.g. `| head`); the client stops quietly
 
 Timeout: --timeout SECS bounds connecting (per address), and then any wait
@@ -73,6 +80,9 @@ pub struct ClientArgs {
     /// for this many seconds (fractions allowed). Unset or 0: wait forever.
     #[arg(long, value_name = "SECS", value_parser = parse_duration, allow_hyphen_values = true)]
     timeout: Option<Duration>,
+
+    #[command(flatten)]
+    tls: crate::tls::TlsClientArgs,
 }
 
 impl ClientArgs {
@@ -94,10 +104,15 @@ pub fn main(args: ClientArgs) -> ExitCode {
 
 fn run(args: &ClientArgs) -> Result<(), Failure> {
     let limit = args.limit();
+    // TLS files are checked before connecting, so a bad one costs no connection.
+    let tls = args.tls.build(args.connect.host()).map_err(Failure::Tls)?;
     let stream = connect::connect(&args.connect, limit)?;
-    if std::io::stdin().is_terminal() {
+    let (stream, relay) = tls::wrap(stream, tls, limit)?;
+    let result = if std::io::stdin().is_terminal() {
         interactive::run(stream, limit)
     } else {
         streaming::run(stream, limit)
-    }
+    };
+    // A TLS failure shows up as a reset of the relay: report the cause.
+    result.map_err(|failure| relay.and_then(|r| r.failure()).unwrap_or(failure))
 }

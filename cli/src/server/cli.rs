@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use tracing::{debug, info, warn};
 
-use super::{bind, metrics, run, shutdown, Metrics, ServerConfig};
+use super::{bind, metrics, run, shutdown, tls, Metrics, ServerConfig};
 use crate::args::{parse_duration, CodecArgs};
 
 /// Flags of `upcase serve`.
@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// picks one, the log says which). Off by default.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
+
+    #[command(flatten)]
+    tls: tls::TlsServeArgs,
 }
 
 impl ServeArgs {
@@ -95,6 +98,7 @@ impl ServeArgs {
         config.proxy_header_timeout = self.proxy_header_timeout;
         config.max_connections_per_ip = self.max_connections_per_ip;
         config.metrics = metrics_addr.map(|_| Metrics::new());
+        config.tls = self.tls.build()?;
         Ok((addrs, metrics_addr, config))
     }
 }
@@ -159,6 +163,12 @@ pub fn main(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(tls) = &config.tls {
+            if let Err(err) = tls::reload_on_sighup(tls.clone()) {
+                eprintln!("upcase: cannot install the SIGHUP handler: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
         run(listeners, config, stop).await;
         ExitCode::SUCCESS
     })

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Metrics;
+use super::{Metrics, TlsServer};
 use upcase::Config;
 
 /// Everything [`run`](super::run) needs besides its listeners and its
@@ -40,6 +40,9 @@ pub struct ServerConfig {
     /// Where to count what the server does for Prometheus; `None` (the
     /// default) keeps no metrics at all.
     pub metrics: Option<Metrics>,
+    /// TLS on every listener (after the PROXY header, if any); `None`
+    /// (the default) serves plain TCP.
+    pub tls: Option<TlsServer>,
 }
 
 impl ServerConfig {
@@ -54,7 +57,7 @@ impl ServerConfig {
 
 /// The defaults of `upcase serve`: Unicode casing, pass-through, 10,000
 /// connections, 300 s idle timeout, 10 s drain timeout, no PROXY protocol
-/// (5 s header timeout when on), no per-address limit, no metrics.
+/// (5 s header timeout when on), no per-address limit, no metrics, no TLS.
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             proxy_header_timeout: Duration::from_secs(5),
             max_connections_per_ip: None,
             metrics: None,
+            tls: None,
         }
     }
 }

@@ -27,6 +27,7 @@ use super::metrics::Utf8Tally;
 use super::per_ip::PerIpLimit;
 use super::proxy_header;
 use super::summary::{CloseReason, Stats};
+use super::tls::{self, Stream};
 use super::ServerConfig;
 use upcase::proxy::ProxyHeader;
 use upcase::{Casing, Codec, CodecError, InvalidUtf8};
@@ -38,7 +39,7 @@ const READ_BUF_LEN: usize = 32 * 1024;
 
 /// After a reject, how long we keep discarding the client's input so that
 /// closing does not reset the connection and destroy the prefix we sent.
-const LINGER: Duration = Duration::from_secs(2);
+pub(super) const LINGER: Duration = Duration::from_secs(2);
 
 thread_local! {
     /// The read buffer, one per worker thread. A read and the `feed` of what
@@ -65,14 +66,18 @@ pub(super) struct Tracker {
     _permit: OwnedSemaphorePermit,
 }
 
-/// ` via ADDR` in log lines of proxied connections, nothing otherwise.
-#[derive(Debug, Clone, Copy)]
-struct Via(Option<SocketAddr>);
+/// ` via ADDR` in log lines of proxied connections, nothing otherwise;
+/// then ` (client IDENTITY)` for a TLS client certificate.
+#[derive(Debug, Clone)]
+struct Via(Option<SocketAddr>, Option<String>);
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(proxy) => write!(f, " via {proxy}"),
+        if let Some(proxy) = self.0 {
+            write!(f, " via {proxy}")?;
+        }
+        match &self.1 {
+            Some(client) => write!(f, " (client {client})"),
             None => Ok(()),
         }
     }
@@ -83,7 +88,7 @@ impl Tracker {
         stats.accepted();
         Self {
             peer,
-            via: Via(None),
+            via: Via(None, None),
             started: std::time::Instant::now(),
             bytes_in: 0,
             bytes_out: 0,
@@ -102,7 +107,7 @@ impl Tracker {
             Some(client) => {
                 info!(%client, %proxy, "PROXY {version:?} header: client {client} via {proxy}");
                 self.peer = client;
-                self.via = Via(Some(proxy));
+                self.via = Via(Some(proxy), None);
             }
             None => debug!(
                 peer = %proxy,
@@ -158,7 +163,8 @@ impl Drop for Tracker {
         if let Some(metrics) = self.stats.metrics() {
             metrics.closed(&reason, self.started.elapsed().as_secs_f64());
         }
-        let (peer, via, bytes_in, bytes_out) = (self.peer, self.via, self.bytes_in, self.bytes_out);
+        let (peer, via, bytes_in, bytes_out) =
+            (self.peer, &self.via, self.bytes_in, self.bytes_out);
         match reason {
             CloseReason::Reset(_) => {
                 debug!(%peer, bytes_in, bytes_out, "connection{via} closed: {reason}");
@@ -177,7 +183,7 @@ impl Drop for Tracker {
 /// Serves one accepted connection to its end: the PROXY header if
 /// required, the per-address limit if any, then the uppercasing loop.
 pub(super) async fn serve(
-    mut stream: TcpStream,
+    stream: TcpStream,
     mut tracker: Tracker,
     config: Arc<ServerConfig>,
     per_ip: Option<Arc<PerIpLimit>>,
@@ -226,6 +232,22 @@ pub(super) async fn serve(
         },
     };
 
+    let (mut stream, payload) = match &config.tls {
+        None => (Stream::Plain(stream), payload),
+        Some(server) => {
+            let metrics = tracker.stats.metrics();
+            match tls::handshake(stream, payload, server, tracker.peer, metrics).await {
+                Ok((stream, client)) => {
+                    tracker.via.1 = client;
+                    (stream, Vec::new())
+                }
+                Err(reason) => {
+                    tracker.reason = Some(reason);
+                    return;
+                }
+            }
+        }
+    };
     let reason = drive(&mut stream, &mut tracker, &config, payload).await;
     tracker.reason = Some(reason);
 }
@@ -243,7 +265,7 @@ enum Read {
 /// The connection loop; returns why it ended. `payload` is what came
 /// after the PROXY header in its read: fed before anything else.
 async fn drive(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     tracker: &mut Tracker,
     config: &ServerConfig,
     payload: Vec<u8>,
@@ -295,7 +317,7 @@ async fn drive(
 /// Sends what one feed produced; after a codec error, closes the way a
 /// reject does. `Some` if the connection is over.
 async fn deliver(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     config: &ServerConfig,
@@ -306,7 +328,7 @@ async fn deliver(
         return Some(reason);
     }
     if let Err(err) = result {
-        linger(stream).await;
+        stream.linger().await;
         return Some(CloseReason::Rejected(err));
     }
     None
@@ -321,7 +343,7 @@ async fn deliver(
 /// applies to `poll_read`, so a client streaming flat out cannot starve
 /// the other connections on its worker.
 fn next_read<'a>(
-    stream: &'a mut TcpStream,
+    stream: &'a mut Stream,
     codec: &'a mut Codec,
     out: &'a mut BytesMut,
     tracker: &'a mut Tracker,
@@ -342,7 +364,7 @@ fn next_read<'a>(
 /// fed to the codec before the buffer is released, so connections can share it.
 fn poll_read_and_feed(
     cx: &mut Context<'_>,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut [u8],
     codec: &mut Codec,
     out: &mut BytesMut,
@@ -369,7 +391,7 @@ fn poll_read_and_feed(
 /// Writes all of `out` and clears it. `stall` bounds how long a single write
 /// may make no progress (a client that stopped reading).
 async fn write_out(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     stall: Option<Duration>,
@@ -386,6 +408,12 @@ async fn write_out(
             None => return Err(CloseReason::WriteStalled),
         }
     }
+    // TLS may hold the last record back until flushed (plain TCP: no-op).
+    match with_timeout(stall, stream.flush()).await {
+        Some(Ok(())) => {}
+        Some(Err(err)) => return Err(CloseReason::io(err)),
+        None => return Err(CloseReason::WriteStalled),
+    }
     out.clear();
     Ok(())
 }
@@ -394,7 +422,7 @@ async fn write_out(
 /// then discard input until the client's FIN (or [`LINGER`] runs out).
 /// Closing a socket with unread input makes the kernel send RST, which can
 /// destroy output the client has not read yet.
-async fn linger(stream: &mut TcpStream) {
+pub(super) async fn linger(stream: &mut TcpStream) {
     if stream.shutdown().await.is_err() {
         return;
     }

@@ -47,7 +47,12 @@ const REQUEST_MAX: usize = 8 * 1024;
 
 /// Why a connection was refused before it was served
 /// (`upcase_connections_rejected_total{reason}`).
-const REJECT_REASONS: [&str; 3] = ["per_ip_limit", "proxy_header", "proxy_header_timeout"];
+const REJECT_REASONS: [&str; 4] = [
+    "per_ip_limit",
+    "proxy_header",
+    "proxy_header_timeout",
+    "tls_handshake",
+];
 
 /// Kinds of `upcase_errors_total{kind}`: every way a connection ends badly,
 /// plus failed accepts.
@@ -68,7 +73,7 @@ const ERROR_KINDS: [&str; 8] = [
 /// |---|---|---|
 /// | `upcase_connections_accepted_total` | counter | TCP connections accepted |
 /// | `upcase_connections_active` | gauge | connections open now |
-/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout` |
+/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout`, `tls_handshake` |
 /// | `upcase_connections_completed_total` | counter | closed normally: the client half-closed and got every byte |
 /// | `upcase_errors_total{kind}` | counter | `accept` failures, and connections ended by `reset`, `io`, `write_stall`, `idle_timeout`, `invalid_utf8` (reject policy), `drain_timeout`, `panic` |
 /// | `upcase_connection_limit_reached_total` | counter | times `--max-connections` paused accepting |
@@ -76,6 +81,8 @@ const ERROR_KINDS: [&str; 8] = [
 /// | `upcase_bytes_sent_total` | counter | bytes written |
 /// | `upcase_invalid_utf8_sequences_total` | counter | ill-formed UTF-8 sequences (maximal subparts) seen under Unicode casing |
 /// | `upcase_connection_duration_seconds` | histogram | accept to close, every connection |
+/// | `upcase_tls_handshakes_completed_total` | counter | TLS handshakes completed (with `--tls-cert`) |
+/// | `upcase_tls_handshakes_failed_total{reason}` | counter | `timeout`, `not_tls`, `no_client_certificate`, `bad_client_certificate`, `client_alert`, `protocol`, `closed` |
 ///
 /// Every accepted connection ends in exactly one of `rejected`, `completed`
 /// or a non-`accept` error kind.
@@ -94,6 +101,7 @@ struct Inner {
     bytes_out: Counter,
     invalid_utf8: Counter,
     duration: Histogram,
+    tls: super::tls::TlsMetrics,
 }
 
 impl Metrics {
@@ -167,6 +175,7 @@ impl Metrics {
                 &Key::from_static_name("upcase_connection_duration_seconds"),
                 &METADATA,
             ),
+            tls: super::tls::TlsMetrics::register(&recorder),
             handle: recorder.handle(),
         };
         Self(Arc::new(inner))
@@ -214,6 +223,7 @@ impl Metrics {
             CloseReason::OverIpLimit => &inner.rejected[0],
             CloseReason::ProxyHeader(_) => &inner.rejected[1],
             CloseReason::ProxyTimeout => &inner.rejected[2],
+            CloseReason::TlsHandshake(_) => &inner.rejected[3],
             CloseReason::Reset(_) => &inner.errors[1],
             CloseReason::Io(_) => &inner.errors[2],
             CloseReason::WriteStalled => &inner.errors[3],
@@ -223,6 +233,11 @@ impl Metrics {
             CloseReason::Panicked => &inner.errors[7],
         };
         counter.increment(1);
+    }
+
+    /// The TLS handshake counters.
+    pub(super) fn tls(&self) -> &super::tls::TlsMetrics {
+        &self.0.tls
     }
 
     /// Folds pending histogram samples in (a scrape does it too).

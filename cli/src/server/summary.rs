@@ -47,6 +47,8 @@ pub struct Summary {
     /// Closed because no complete PROXY protocol header arrived within
     /// [`proxy_header_timeout`](super::ServerConfig::proxy_header_timeout).
     pub proxy_header_timeouts: u64,
+    /// Closed because the TLS handshake failed or timed out.
+    pub tls_handshake_failures: u64,
     /// Failed accepts (each one retried).
     pub accept_errors: u64,
     /// Times the connection limit was reached and accepting paused.
@@ -67,6 +69,7 @@ impl Summary {
             + self.over_ip_limit
             + self.proxy_header_errors
             + self.proxy_header_timeouts
+            + self.tls_handshake_failures
     }
 }
 
@@ -78,7 +81,7 @@ impl fmt::Display for Summary {
             "accepted={} bytes_in={} bytes_out={} completed={} rejected={} idle_timeouts={} \
              write_stalls={} resets={} io_errors={} closed_at_drain={} panics={} \
              accept_errors={} limit_reached={} over_ip_limit={} proxy_header_errors={} \
-             proxy_header_timeouts={}",
+             proxy_header_timeouts={} tls_handshake_failures={}",
             self.accepted,
             self.bytes_in,
             self.bytes_out,
@@ -95,6 +98,7 @@ impl fmt::Display for Summary {
             self.over_ip_limit,
             self.proxy_header_errors,
             self.proxy_header_timeouts,
+            self.tls_handshake_failures,
         )
     }
 }
@@ -124,6 +128,8 @@ pub(super) enum CloseReason {
     ProxyHeader(ProxyError),
     /// No complete PROXY protocol header within the timeout.
     ProxyTimeout,
+    /// The TLS handshake failed or timed out.
+    TlsHandshake(super::tls::HandshakeFailure),
 }
 
 impl CloseReason {
@@ -152,6 +158,7 @@ impl fmt::Display for CloseReason {
             Self::OverIpLimit => f.write_str("over the per-address connection limit"),
             Self::ProxyHeader(err) => write!(f, "bad PROXY header: {err}"),
             Self::ProxyTimeout => f.write_str("no PROXY header within the timeout"),
+            Self::TlsHandshake(failure) => failure.fmt(f),
         }
     }
 }
@@ -221,6 +228,7 @@ impl Stats {
                 CloseReason::OverIpLimit => &mut s.over_ip_limit,
                 CloseReason::ProxyHeader(_) => &mut s.proxy_header_errors,
                 CloseReason::ProxyTimeout => &mut s.proxy_header_timeouts,
+                CloseReason::TlsHandshake(_) => &mut s.tls_handshake_failures,
             } += 1;
         });
     }
