@@ -594,6 +594,7 @@ impl Drop for ServerProcess {
 
 // ---------------------------------------------------------------- client and pipe
 
+pub mod haproxy;
 pub mod pty;
 pub mod standin;
 
