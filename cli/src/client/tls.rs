@@ -164,7 +164,13 @@ async fn run(
             }
             let truncated = err.kind() == std::io::ErrorKind::UnexpectedEof;
             if truncated || rustls_error(&err).is_some() {
-                let (message, certificate) = describe_client_error(&err);
+                let (message, certificate) = if truncated {
+                    let why = "the server closed the connection without TLS close_notify, \
+                               so the reply may have been cut short";
+                    (why.to_owned(), false)
+                } else {
+                    describe_client_error(&err)
+                };
                 let message = format!("TLS connection to {peer} failed: {message}");
                 *report.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(if certificate {
                     Failure::ClientCertificate(message)

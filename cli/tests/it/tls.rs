@@ -899,3 +899,51 @@ async fn tls_behind_haproxy() {
     })
     .await;
 }
+
+/// A server that answers and then closes without `close_notify` (so the
+/// reply could have been cut by anyone on the path): the client prints what
+/// came, says why, and exits 10 instead of 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_client_reports_close_without_close_notify() {
+    let pki = Pki::new("truncated");
+    let certs = vec![pki.server.der()];
+    let key = PrivateKeyDer::from_pem_file(&pki.server.key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        let mut input = Vec::new();
+        // Up to the client's close_notify.
+        tls.read_to_end(&mut input).await.unwrap();
+        tls.write_all(&input.to_ascii_uppercase()).await.unwrap();
+        tls.flush().await.unwrap();
+        // FIN without close_notify.
+        let (mut tcp, _) = tls.into_inner();
+        tcp.shutdown().await.unwrap();
+    });
+    let args = [
+        "client",
+        "--connect",
+        &addr,
+        "--tls",
+        "--tls-ca",
+        pki.ca(),
+        "--tls-server-name",
+        "localhost",
+    ];
+    let (status, out, err) =
+        tokio::task::block_in_place(|| run_with_stdin(&args, b"cut short?\n", 20));
+    server.await.unwrap();
+    assert_eq!(out, b"CUT SHORT?\n");
+    assert_eq!(status.code(), Some(10), "{err}");
+    assert!(err.contains("without TLS close_notify"), "{err}");
+}
