@@ -393,7 +393,7 @@ pub enum WriteHalf<'a> {
     Tls(tokio::io::WriteHalf<&'a mut tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// Forwards `AsyncRead` to whichever variant `$self` is.
+/// Forwards `AsyncRead` to whichever variant the enum holds.
 macro_rules! forward_read {
     ($type:ty) => {
         impl AsyncRead for $type {
@@ -411,7 +411,7 @@ macro_rules! forward_read {
     };
 }
 
-/// Forwards `AsyncWrite` to whichever variant `$self` is.
+/// Forwards `AsyncWrite` to whichever variant the enum holds.
 macro_rules! forward_write {
     ($type:ty) => {
         impl AsyncWrite for $type {
@@ -440,7 +440,6 @@ macro_rules! forward_write {
         }
     };
 }
-pub(crate) use {forward_read, forward_write};
 
 forward_read!(ClientStream);
 forward_write!(ClientStream);

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -183,7 +183,7 @@ impl Drop for Tracker {
 /// Serves one accepted connection to its end: the PROXY header if
 /// required, the per-address limit if any, then the uppercasing loop.
 pub(super) async fn serve(
-    stream: TcpStream,
+    mut stream: TcpStream,
     mut tracker: Tracker,
     config: Arc<ServerConfig>,
     per_ip: Option<Arc<PerIpLimit>>,
@@ -232,23 +232,24 @@ pub(super) async fn serve(
         },
     };
 
-    let (mut stream, payload) = match &config.tls {
-        None => (Stream::Plain(stream), payload),
+    let reason = match &config.tls {
+        None => drive(&mut stream, &mut tracker, &config, payload).await,
+        // The payload after a PROXY header is the start of the handshake.
+        // Boxed: TLS state must not grow every plain connection's task.
         Some(server) => {
-            let metrics = tracker.stats.metrics();
-            match tls::handshake(stream, payload, server, tracker.peer, metrics).await {
-                Ok((stream, client)) => {
-                    tracker.via.1 = client;
-                    (stream, Vec::new())
+            Box::pin(async {
+                let metrics = tracker.stats.metrics();
+                match tls::handshake(stream, payload, server, tracker.peer, metrics).await {
+                    Ok((mut stream, client)) => {
+                        tracker.via.1 = client;
+                        drive(&mut stream, &mut tracker, &config, Vec::new()).await
+                    }
+                    Err(reason) => reason,
                 }
-                Err(reason) => {
-                    tracker.reason = Some(reason);
-                    return;
-                }
-            }
+            })
+            .await
         }
     };
-    let reason = drive(&mut stream, &mut tracker, &config, payload).await;
     tracker.reason = Some(reason);
 }
 
@@ -264,8 +265,8 @@ enum Read {
 
 /// The connection loop; returns why it ended. `payload` is what came
 /// after the PROXY header in its read: fed before anything else.
-async fn drive(
-    stream: &mut Stream,
+async fn drive<S: Stream>(
+    stream: &mut S,
     tracker: &mut Tracker,
     config: &ServerConfig,
     payload: Vec<u8>,
@@ -316,8 +317,8 @@ async fn drive(
 
 /// Sends what one feed produced; after a codec error, closes the way a
 /// reject does. `Some` if the connection is over.
-async fn deliver(
-    stream: &mut Stream,
+async fn deliver<S: Stream>(
+    stream: &mut S,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     config: &ServerConfig,
@@ -342,8 +343,8 @@ async fn deliver(
 /// made a second one that only returned `EAGAIN`. Tokio's cooperative budget
 /// applies to `poll_read`, so a client streaming flat out cannot starve
 /// the other connections on its worker.
-fn next_read<'a>(
-    stream: &'a mut Stream,
+fn next_read<'a, S: Stream>(
+    stream: &'a mut S,
     codec: &'a mut Codec,
     out: &'a mut BytesMut,
     tracker: &'a mut Tracker,
@@ -362,9 +363,9 @@ fn next_read<'a>(
 
 /// One poll of the socket into the thread's read buffer; whatever arrived is
 /// fed to the codec before the buffer is released, so connections can share it.
-fn poll_read_and_feed(
+fn poll_read_and_feed<S: Stream>(
     cx: &mut Context<'_>,
-    stream: &mut Stream,
+    stream: &mut S,
     buf: &mut [u8],
     codec: &mut Codec,
     out: &mut BytesMut,
@@ -390,8 +391,8 @@ fn poll_read_and_feed(
 
 /// Writes all of `out` and clears it. `stall` bounds how long a single write
 /// may make no progress (a client that stopped reading).
-async fn write_out(
-    stream: &mut Stream,
+async fn write_out<S: Stream>(
+    stream: &mut S,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     stall: Option<Duration>,
@@ -408,11 +409,13 @@ async fn write_out(
             None => return Err(CloseReason::WriteStalled),
         }
     }
-    // TLS may hold the last record back until flushed (plain TCP: no-op).
-    match with_timeout(stall, stream.flush()).await {
-        Some(Ok(())) => {}
-        Some(Err(err)) => return Err(CloseReason::io(err)),
-        None => return Err(CloseReason::WriteStalled),
+    // TLS may hold the last record back until flushed (compiled out for TCP).
+    if S::BUFFERS_WRITES {
+        match with_timeout(stall, stream.flush()).await {
+            Some(Ok(())) => {}
+            Some(Err(err)) => return Err(CloseReason::io(err)),
+            None => return Err(CloseReason::WriteStalled),
+        }
     }
     out.clear();
     Ok(())

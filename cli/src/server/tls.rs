@@ -7,8 +7,8 @@
 //!   limit, within `--tls-handshake-timeout`, holding the connection's slot.
 //!   A client whose first byte is not a TLS handshake record gets one plain
 //!   line saying so, instead of an alert it cannot read.
-//! * [`Stream`] — what the connection loop reads and writes: the TCP
-//!   stream itself (the plain path is unchanged) or TLS over it.
+//! * [`Stream`] — what the generic connection loop reads and writes: the
+//!   TCP stream itself (the plain path is unchanged) or TLS over it.
 //! * [`TlsMetrics`] — handshakes completed and failed by reason.
 
 use std::fmt;
@@ -341,7 +341,7 @@ pub(super) async fn handshake(
     tls: &TlsServer,
     peer: SocketAddr,
     metrics: Option<&Metrics>,
-) -> Result<(Stream, Option<String>), CloseReason> {
+) -> Result<(TlsStream, Option<String>), CloseReason> {
     let deadline = Instant::now() + tls.handshake_timeout();
     let result = async {
         match first_byte(&tcp, &payload, deadline).await? {
@@ -391,7 +391,7 @@ pub(super) async fn handshake(
             if let Some(m) = tls_metrics {
                 m.completed.increment(1);
             }
-            Ok((Stream::Tls(Box::new(stream)), client))
+            Ok((stream, client))
         }
         Err(failure) => {
             if let Some(m) = tls_metrics {
@@ -484,35 +484,42 @@ impl AsyncWrite for Prefixed {
     }
 }
 
-/// What a connection reads and writes: plain TCP, or TLS over it.
-pub(super) enum Stream {
-    /// Plain TCP: the connection loop's fast path, unchanged.
-    Plain(TcpStream),
-    /// TLS over TCP.
-    Tls(Box<tokio_rustls::server::TlsStream<Prefixed>>),
+/// A server-side TLS connection.
+pub(super) type TlsStream = tokio_rustls::server::TlsStream<Prefixed>;
+
+/// What the connection loop reads and writes: the `TcpStream` itself (the
+/// loop is generic, so the plain path compiles to what it was without TLS)
+/// or a [`TlsStream`].
+pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Whether a write may stay buffered until `flush` (TLS records).
+    const BUFFERS_WRITES: bool;
+
+    /// Closes after a reject without a reset (see `connection::linger`).
+    fn linger(&mut self) -> impl std::future::Future<Output = ()> + Send;
 }
 
-crate::tls::forward_read!(Stream);
-crate::tls::forward_write!(Stream);
+impl Stream for TcpStream {
+    const BUFFERS_WRITES: bool = false;
 
-impl Stream {
-    /// Closes after a reject without a reset (see `connection::linger`):
-    /// over TLS, close_notify and FIN, then discard input until the
-    /// client's close or [`LINGER`].
-    pub(super) async fn linger(&mut self) {
-        match self {
-            Self::Plain(tcp) => connection::linger(tcp).await,
-            Self::Tls(tls) => {
-                if tls.shutdown().await.is_err() {
-                    return;
-                }
-                let deadline = Instant::now() + LINGER;
-                let mut sink = [0u8; 4096];
-                while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, tls.read(&mut sink)).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
+    fn linger(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        connection::linger(self)
+    }
+}
+
+impl Stream for TlsStream {
+    const BUFFERS_WRITES: bool = true;
+
+    /// close_notify and FIN, then discard input until the client's close or
+    /// [`LINGER`].
+    async fn linger(&mut self) {
+        if self.shutdown().await.is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, self.read(&mut sink)).await {
+            if n == 0 {
+                break;
             }
         }
     }
