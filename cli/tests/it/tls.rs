@@ -947,3 +947,95 @@ async fn tls_client_reports_close_without_close_notify() {
     assert_eq!(status.code(), Some(10), "{err}");
     assert!(err.contains("without TLS close_notify"), "{err}");
 }
+
+/// A TCP stream whose first write carries a PROXY header in front of the
+/// caller's bytes: the header and the ClientHello arrive in one segment.
+struct HeaderFirst {
+    tcp: TcpStream,
+    header: Option<Vec<u8>>,
+}
+
+impl tokio::io::AsyncRead for HeaderFirst {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for HeaderFirst {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        let Some(header) = self.header.take() else {
+            return std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf);
+        };
+        let mut joined = header.clone();
+        joined.extend_from_slice(buf);
+        match std::pin::Pin::new(&mut self.tcp).poll_write(cx, &joined) {
+            // A few hundred bytes into an empty loopback socket: all at once.
+            Poll::Ready(Ok(n)) => {
+                assert_eq!(n, joined.len(), "the first write went out whole");
+                Poll::Ready(Ok(buf.len()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => {
+                self.header = Some(header);
+                Poll::Pending
+            }
+        }
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// `--proxy-protocol` with TLS when the PROXY header and the ClientHello
+/// come in one segment: the bytes after the header are the handshake's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_proxy_header_and_client_hello_in_one_segment() {
+    let pki = Pki::new("proxy-one-segment");
+    let server = pki.serve(&pki.server, &["--proxy-protocol"]);
+    let config = pki.client_config(None);
+    let claimed: SocketAddr = "192.0.2.7:4242".parse().unwrap();
+    let tcp = TcpStream::connect(server.addr()).await.unwrap();
+    let io = HeaderFirst {
+        header: Some(upcase::oracle::proxy_v1(claimed, server.addr())),
+        tcp,
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
+    let stream = within(10, "handshake", async {
+        connector
+            .connect(ServerName::try_from("localhost").unwrap(), io)
+            .await
+            .expect("TLS handshake after the PROXY header")
+    })
+    .await;
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    writer.write_all("größer\n".as_bytes()).await.unwrap();
+    writer.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    reader.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, "GRÖSSER\n".as_bytes());
+    // The log names the client the header claimed, on the close line too.
+    wait_count(
+        &server,
+        "closed: client closed, all answered peer=192.0.2.7:4242",
+        1,
+    )
+    .await;
+}
