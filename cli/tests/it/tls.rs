@@ -1039,3 +1039,34 @@ async fn tls_proxy_header_and_client_hello_in_one_segment() {
     )
     .await;
 }
+
+/// `upcase client --tls` at a terminal: prompt, sentence, capitals, and
+/// Ctrl-D ends it cleanly (close_notify both ways through the relay).
+#[test]
+fn tls_interactive_client() {
+    const PROMPT: &str = "Input lowercase sentence: ";
+    const WAIT: Duration = Duration::from_secs(10);
+    let pki = Pki::new("interactive");
+    let server = pki.serve(&pki.server, &[]);
+    let addr = format!("localhost:{}", server.addr().port());
+    let mut term = crate::common::pty::PtySession::spawn(&[
+        "client",
+        "--connect",
+        &addr,
+        "--tls",
+        "--tls-ca",
+        pki.ca(),
+    ]);
+    term.expect(PROMPT, WAIT);
+    term.type_keys("hello, straße\n");
+    term.expect("HELLO, STRASSE\n", WAIT);
+    term.expect_count(PROMPT, 2, WAIT);
+    term.type_keys("\x04");
+    let status = term.wait_exit(WAIT);
+    assert!(status.success(), "{status}\n{}", term.screen());
+    assert!(
+        !term.screen().contains("upcase client:"),
+        "{}",
+        term.screen()
+    );
+}
