@@ -8,6 +8,7 @@
 //! * [`bench`] — `upcase bench`: a load generator that verifies every reply byte.
 //! * [`log`] — the non-blocking, never-panicking log writer of the binary.
 //! * [`args`] — flag types the subcommands share, and the duration parser.
+//! * [`tls`] — certificates, keys and rustls configurations for all of them.
 //!
 //! The protocol work is all in the core crate; this one only moves bytes
 //! between sockets, files and the codec.
@@ -20,3 +21,4 @@ pub mod client;
 pub mod log;
 pub mod pipe;
 pub mod server;
+pub mod tls;

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use super::payload::Block;
 use super::shared::Shared;
+use crate::tls::ClientStream;
 
 /// Read buffer of the rr loop: far more than one reply, so a reply that
 /// runs long is caught rather than left unread.
@@ -50,7 +50,7 @@ pub(super) struct Connection {
 impl Connection {
     /// rr with one message in flight: write a unit, read exactly its
     /// expected reply, compare, repeat; then half-close and expect EOF.
-    pub async fn request_response(&self, stream: &mut TcpStream) -> Result<(), Failure> {
+    pub async fn request_response(&self, stream: &mut ClientStream) -> Result<(), Failure> {
         let block = &*self.block;
         let mut expected = Expected::new(block, self.first_unit);
         let mut buf = vec![0u8; RR_READ_BUF];
@@ -63,6 +63,11 @@ impl Connection {
             let message = block.inputs(unit, 1);
             stream
                 .write_all(message)
+                .await
+                .map_err(|err| self.io_failure("sending", err))?;
+            // TLS may hold the record back until flushed (plain TCP: no-op).
+            stream
+                .flush()
                 .await
                 .map_err(|err| self.io_failure("sending", err))?;
             self.shared.wrote(sent_at, message.len());
@@ -109,7 +114,7 @@ impl Connection {
     /// arrives.
     pub async fn windowed(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut ClientStream,
         window: Option<usize>,
     ) -> Result<(), Failure> {
         let (mut reader, mut writer) = stream.split();
@@ -158,6 +163,10 @@ impl Connection {
             let bytes = block.inputs(unit, count);
             writer
                 .write_all(bytes)
+                .await
+                .map_err(|err| self.io_failure("sending", err))?;
+            writer
+                .flush()
                 .await
                 .map_err(|err| self.io_failure("sending", err))?;
             self.shared.wrote(now, bytes.len());
@@ -248,7 +257,7 @@ impl Connection {
 
     /// After the last reply: half-close, then the server must close too
     /// without sending anything more.
-    async fn close(&self, stream: &mut TcpStream) -> Result<(), Failure> {
+    async fn close(&self, stream: &mut ClientStream) -> Result<(), Failure> {
         stream
             .shutdown()
             .await

@@ -144,6 +144,9 @@ pub struct BenchArgs {
     /// the text summary.
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    tls: crate::tls::TlsClientArgs,
 }
 
 /// `--mode` values.
@@ -188,6 +191,11 @@ struct Plan {
     json: bool,
     /// Whether to draw the live progress line (stderr is a terminal).
     progress: bool,
+    /// With `--tls`: the client configuration and the name to verify.
+    tls: Option<(
+        std::sync::Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )>,
 }
 
 impl BenchArgs {
@@ -221,7 +229,9 @@ impl BenchArgs {
             Expect::Echo => Expectation::Echo,
             Expect::Upper => Expectation::Upper(config),
         };
+        let tls = self.tls.build(&self.connect.ip().to_string())?;
         Ok(Plan {
+            tls,
             addr: self.connect,
             connections: self.connections as usize,
             duration: self.requests.is_none().then_some(self.duration),

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use crate::tls::ClientStream;
 use tokio::task::JoinSet;
 use tracing::error;
 
@@ -69,7 +69,7 @@ pub(super) async fn run(plan: &Plan) -> Result<Report, String> {
 async fn connect_all(
     plan: &Plan,
     failures: &mut Failures,
-) -> Result<Vec<(usize, TcpStream)>, String> {
+) -> Result<Vec<(usize, ClientStream)>, String> {
     let mut streams = Vec::with_capacity(plan.connections);
     for index in 0..plan.connections {
         match connect(plan).await {
@@ -90,7 +90,7 @@ async fn connect_all(
 /// One task per connection, each running the plan's mode over its block.
 fn spawn_connections(
     plan: &Plan,
-    streams: Vec<(usize, TcpStream)>,
+    streams: Vec<(usize, ClientStream)>,
     blocks: &[Arc<Block>],
     shared: &Arc<Shared>,
 ) -> JoinSet<Result<(), Failure>> {
@@ -188,13 +188,17 @@ impl Watch {
     }
 }
 
-/// One connection, Nagle off (replies to small messages must not wait).
-async fn connect(plan: &Plan) -> std::io::Result<TcpStream> {
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(plan.addr))
+/// One connection, Nagle off (replies to small messages must not wait);
+/// with `--tls`, the TLS handshake too (within the connect timeout).
+async fn connect(plan: &Plan) -> std::io::Result<ClientStream> {
+    let connect = async {
+        let stream = tokio::net::TcpStream::connect(plan.addr).await?;
+        stream.set_nodelay(true)?;
+        ClientStream::handshake(stream, plan.tls.as_ref()).await
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
 /// The payload blocks: one per connection up to [`MAX_BLOCKS`].

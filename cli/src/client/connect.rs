@@ -53,6 +53,11 @@ impl Endpoint {
         })
     }
 
+    /// The host as written (a name or an IP literal, without brackets).
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
     /// The addresses to try, in the resolver's order. `limit` bounds the
     /// lookup (which the system resolver itself does not).
     fn resolve(&self, limit: Option<Duration>) -> Result<Vec<SocketAddr>, Failure> {

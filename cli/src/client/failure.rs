@@ -27,6 +27,11 @@ pub(super) enum Failure {
     /// Exit 9 (`--verify`): a reply byte differs from the local codec's,
     /// is missing at the clean end, or is one too many.
     Mismatch(String),
+    /// Exit 10: TLS failed: the certificate files, or the handshake
+    /// (untrusted, expired, wrong name, not TLS), or the TLS connection.
+    Tls(String),
+    /// Exit 11: the server refused our client certificate, or our lack of one.
+    ClientCertificate(String),
     /// Exit 141: whoever reads our stdout went away (`| head`). Not an
     /// error worth a message; the status is the shell's for SIGPIPE.
     StdoutClosed,
@@ -44,6 +49,8 @@ impl Failure {
             Self::Timeout(_) => 7,
             Self::Rejected(_) => 8,
             Self::Mismatch(_) => 9,
+            Self::Tls(_) => 10,
+            Self::ClientCertificate(_) => 11,
             Self::StdoutClosed => 141,
         }
     }
@@ -82,7 +89,9 @@ impl fmt::Display for Failure {
             | Self::ClosedEarly(message)
             | Self::Timeout(message)
             | Self::Rejected(message)
-            | Self::Mismatch(message) => f.write_str(message),
+            | Self::Mismatch(message)
+            | Self::Tls(message)
+            | Self::ClientCertificate(message) => f.write_str(message),
             Self::StdoutClosed => f.write_str("stdout was closed"),
         }
     }

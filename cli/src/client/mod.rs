@@ -29,12 +29,14 @@
 //! * `failure.rs` — every way the client can fail, its message and exit status.
 //! * `terminal.rs` — the line editor, its history file, the terminal's state.
 //! * `verify.rs` — `--verify`: the expected reply and the verdict.
+//! * `tls.rs` — `--tls`: the handshake and a relay under the blocking client.
 
 mod connect;
 mod failure;
 mod interactive;
 mod streaming;
 mod terminal;
+mod tls;
 mod verify;
 
 use std::io::IsTerminal;
@@ -78,6 +80,11 @@ Exit status:
        (--invalid reject); the reply was correct up to there
     9  --verify: a reply byte was wrong, missing or extra; the message names
        its byte offset in the reply
+   10  TLS failed: unreadable or bad --tls-* files, or the handshake (server
+       certificate untrusted, expired or for another name; not a TLS port),
+       or the server closed without TLS close_notify
+   11  TLS: the server refused our client certificate, or requires one
+       (--tls-cert, --tls-key)
   141  stdout was closed early (e.g. `| head`); the client stops quietly
 
 Timeout: --timeout bounds connecting (per address), and then any wait on the
@@ -131,6 +138,8 @@ pub struct ClientArgs {
     /// upcase/history, e.g. ~/.local/share/upcase/history].
     #[arg(long, value_name = "PATH", conflicts_with = "no_history")]
     history_file: Option<PathBuf>,
+    #[command(flatten)]
+    tls: crate::tls::TlsClientArgs,
 }
 
 impl ClientArgs {
@@ -163,10 +172,15 @@ pub fn main(args: ClientArgs) -> ExitCode {
 fn run(args: &ClientArgs) -> Result<(), Failure> {
     let limit = args.limit();
     let verify = args.verify.then(|| args.codec.config());
+    // TLS files are checked before connecting, so a bad one costs no connection.
+    let tls = args.tls.build(args.connect.host()).map_err(Failure::Tls)?;
     let stream = connect::connect(&args.connect, limit)?;
-    if std::io::stdin().is_terminal() {
+    let (stream, relay) = tls::wrap(stream, tls, limit)?;
+    let result = if std::io::stdin().is_terminal() {
         interactive::run(stream, limit, verify, args.history())
     } else {
         streaming::run(stream, limit, verify)
-    }
+    };
+    // A TLS failure shows up as a reset of the relay: report the cause.
+    result.map_err(|failure| relay.and_then(|r| r.failure()).unwrap_or(failure))
 }

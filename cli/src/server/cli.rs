@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use tracing::{debug, info, warn};
 
-use super::{bind, metrics, run, shutdown, Cidr, Metrics, ServerConfig};
+use super::{bind, metrics, run, shutdown, tls, Cidr, Metrics, ServerConfig};
 use crate::args::{parse_duration, CodecArgs};
 
 /// Examples and exit statuses, shown by `upcase serve --help`.
@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// picks one, the log says which). Off by default.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
+
+    #[command(flatten)]
+    tls: tls::TlsServeArgs,
 }
 
 impl ServeArgs {
@@ -156,6 +159,7 @@ impl ServeArgs {
         config.send_buffer = (self.send_buffer > 0).then_some(self.send_buffer);
         config.receive_buffer = (self.receive_buffer > 0).then_some(self.receive_buffer);
         config.proxy_from = self.proxy_from;
+        config.tls = self.tls.build()?;
         Ok((addrs, metrics_addr, config))
     }
 }
@@ -221,6 +225,12 @@ pub fn main(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(tls) = &config.tls {
+            if let Err(err) = tls::reload_on_sighup(tls.clone()) {
+                eprintln!("upcase: cannot install the SIGHUP handler: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
         run(listeners, config, stop).await;
         ExitCode::SUCCESS
     })

@@ -49,6 +49,8 @@ pub(super) enum CloseReason {
     Evicted,
     /// Moved fewer bytes than `--min-rate` over `--min-rate-window`.
     TooSlow,
+    /// The TLS handshake failed or timed out.
+    TlsHandshake(super::tls::HandshakeFailure),
 }
 
 /// The Prometheus series a close is counted in.
@@ -96,7 +98,7 @@ pub(super) struct CloseKind {
 }
 
 /// Every close reason, in [`CloseReason::index`] order.
-pub(super) const KINDS: [CloseKind; 15] = [
+pub(super) const KINDS: [CloseKind; 16] = [
     kind(
         |s| &mut s.completed,
         "completed",
@@ -202,6 +204,13 @@ pub(super) const KINDS: [CloseKind; 15] = [
         "min_rate",
         Level::INFO,
     ),
+    kind(
+        |s| &mut s.tls_handshake_failures,
+        "tls_handshake_failures",
+        Series::Rejected,
+        "tls_handshake",
+        Level::INFO,
+    ),
 ];
 
 const fn kind(
@@ -249,6 +258,7 @@ impl CloseReason {
             Self::UntrustedProxy => 12,
             Self::Evicted => 13,
             Self::TooSlow => 14,
+            Self::TlsHandshake(_) => 15,
         }
     }
 
@@ -298,6 +308,7 @@ impl fmt::Display for CloseReason {
             Self::UntrustedProxy => f.write_str("not a trusted proxy (--proxy-from)"),
             Self::Evicted => f.write_str("idle under pressure (near --max-connections)"),
             Self::TooSlow => f.write_str("below --min-rate"),
+            Self::TlsHandshake(failure) => failure.fmt(f),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::cidr::Cidr;
-use super::Metrics;
+use super::{Metrics, TlsServer};
 use upcase::Config;
 
 /// Everything [`run`](super::run) needs besides its listeners and its
@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// headers are believed from; a connection from any other peer is
     /// closed at once and counted. Empty means loopback only.
     pub proxy_from: Vec<Cidr>,
+    /// TLS on every listener (after the PROXY header, if any); `None`
+    /// (the default) serves plain TCP.
+    pub tls: Option<TlsServer>,
 }
 
 impl ServerConfig {
@@ -87,7 +90,7 @@ impl ServerConfig {
 /// connections, 300 s idle timeout, 10 s drain timeout, no PROXY protocol
 /// (5 s header timeout when on, headers from loopback only), no
 /// per-address limit, no metrics, no minimum rate (10 s window when on),
-/// 256 KiB socket send and receive buffers.
+/// 256 KiB socket send and receive buffers, no TLS.
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -104,6 +107,7 @@ impl Default for ServerConfig {
             send_buffer: Some(256 * 1024),
             receive_buffer: Some(256 * 1024),
             proxy_from: Vec::new(),
+            tls: None,
         }
     }
 }

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -28,13 +28,14 @@ use super::proxy_header;
 use super::read_buf::READ_BUF;
 use super::slots::SlotGuard;
 use super::stats::Stats;
+use super::tls::{self, Stream};
 use super::ServerConfig;
 use upcase::proxy::ProxyHeader;
 use upcase::{Codec, CodecError};
 
 /// After a reject, how long we keep discarding the client's input so that
 /// closing does not reset the connection and destroy the prefix we sent.
-const LINGER: Duration = Duration::from_secs(2);
+pub(super) const LINGER: Duration = Duration::from_secs(2);
 
 /// A connection's accounting, moved into its task. Dropping it records the
 /// close, so a connection aborted at the drain timeout (or whose task
@@ -57,14 +58,18 @@ pub(super) struct Tracker {
     _permit: Option<OwnedSemaphorePermit>,
 }
 
-/// ` via ADDR` in log lines of proxied connections, nothing otherwise.
-#[derive(Debug, Clone, Copy)]
-struct Via(Option<SocketAddr>);
+/// ` via ADDR` in log lines of proxied connections, nothing otherwise;
+/// then ` (client IDENTITY)` for a TLS client certificate.
+#[derive(Debug, Clone)]
+struct Via(Option<SocketAddr>, Option<String>);
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(proxy) => write!(f, " via {proxy}"),
+        if let Some(proxy) = self.0 {
+            write!(f, " via {proxy}")?;
+        }
+        match &self.1 {
+            Some(client) => write!(f, " (client {client})"),
             None => Ok(()),
         }
     }
@@ -80,7 +85,7 @@ impl Tracker {
         stats.accepted();
         Self {
             peer,
-            via: Via(None),
+            via: Via(None, None),
             started: std::time::Instant::now(),
             bytes_in: 0,
             bytes_out: 0,
@@ -112,7 +117,7 @@ impl Tracker {
             Some(client) => {
                 info!(%client, %proxy, "PROXY {version:?} header: client {client} via {proxy}");
                 self.peer = client;
-                self.via = Via(Some(proxy));
+                self.via = Via(Some(proxy), None);
             }
             None => debug!(
                 peer = %proxy,
@@ -162,7 +167,7 @@ impl Drop for Tracker {
         if let Some(metrics) = self.stats.metrics() {
             metrics.closed(&reason, self.started.elapsed().as_secs_f64());
         }
-        reason.log(self.peer, self.via, self.bytes_in, self.bytes_out);
+        reason.log(self.peer, &self.via, self.bytes_in, self.bytes_out);
     }
 }
 
@@ -212,7 +217,24 @@ pub(super) async fn serve(
         },
     };
 
-    let reason = drive(&mut stream, &mut tracker, &config, payload).await;
+    let reason = match &config.tls {
+        None => drive(&mut stream, &mut tracker, &config, payload).await,
+        // The payload after a PROXY header is the start of the handshake.
+        // Boxed: TLS state must not grow every plain connection's task.
+        Some(server) => {
+            Box::pin(async {
+                let metrics = tracker.stats.metrics();
+                match tls::handshake(stream, payload, server, tracker.peer, metrics).await {
+                    Ok((mut stream, client)) => {
+                        tracker.via.1 = client;
+                        drive(&mut stream, &mut tracker, &config, Vec::new()).await
+                    }
+                    Err(reason) => reason,
+                }
+            })
+            .await
+        }
+    };
     tracker.reason = Some(reason);
 }
 
@@ -243,8 +265,8 @@ enum Read {
 
 /// The connection loop; returns why it ended. `payload` is what came
 /// after the PROXY header in its read: fed before anything else.
-async fn drive(
-    stream: &mut TcpStream,
+async fn drive<S: Stream>(
+    stream: &mut S,
     tracker: &mut Tracker,
     config: &ServerConfig,
     payload: Vec<u8>,
@@ -295,8 +317,8 @@ async fn drive(
 
 /// Sends what one feed produced; after a codec error, closes the way a
 /// reject does. `Some` if the connection is over.
-async fn deliver(
-    stream: &mut TcpStream,
+async fn deliver<S: Stream>(
+    stream: &mut S,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     config: &ServerConfig,
@@ -307,7 +329,7 @@ async fn deliver(
         return Some(reason);
     }
     if let Err(err) = result {
-        linger(stream).await;
+        stream.linger().await;
         return Some(CloseReason::InvalidUtf8(err));
     }
     None
@@ -321,8 +343,8 @@ async fn deliver(
 /// made a second one that only returned `EAGAIN`. Tokio's cooperative budget
 /// applies to `poll_read`, so a client streaming flat out cannot starve
 /// the other connections on its worker.
-fn next_read<'a>(
-    stream: &'a mut TcpStream,
+fn next_read<'a, S: Stream>(
+    stream: &'a mut S,
     codec: &'a mut Codec,
     out: &'a mut BytesMut,
     tracker: &'a mut Tracker,
@@ -341,9 +363,9 @@ fn next_read<'a>(
 
 /// One poll of the socket into the thread's read buffer; whatever arrived is
 /// fed to the codec before the buffer is released, so connections can share it.
-fn poll_read_and_feed(
+fn poll_read_and_feed<S: Stream>(
     cx: &mut Context<'_>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     buf: &mut [u8],
     codec: &mut Codec,
     out: &mut BytesMut,
@@ -369,8 +391,8 @@ fn poll_read_and_feed(
 
 /// Writes all of `out` and clears it. `stall` bounds how long a single write
 /// may make no progress (a client that stopped reading).
-async fn write_out(
-    stream: &mut TcpStream,
+async fn write_out<S: Stream>(
+    stream: &mut S,
     out: &mut BytesMut,
     tracker: &mut Tracker,
     stall: Option<Duration>,
@@ -387,6 +409,14 @@ async fn write_out(
             None => return Err(CloseReason::WriteStalled),
         }
     }
+    // TLS may hold the last record back until flushed (compiled out for TCP).
+    if S::BUFFERS_WRITES {
+        match with_timeout(stall, stream.flush()).await {
+            Some(Ok(())) => {}
+            Some(Err(err)) => return Err(CloseReason::io(err)),
+            None => return Err(CloseReason::WriteStalled),
+        }
+    }
     out.clear();
     Ok(())
 }
@@ -395,7 +425,7 @@ async fn write_out(
 /// then discard input until the client's FIN (or [`LINGER`] runs out).
 /// Closing a socket with unread input makes the kernel send RST, which can
 /// destroy output the client has not read yet.
-async fn linger(stream: &mut TcpStream) {
+pub(super) async fn linger(stream: &mut TcpStream) {
     if stream.shutdown().await.is_err() {
         return;
     }

@@ -72,7 +72,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// |---|---|---|
 /// | `upcase_connections_accepted_total` | counter | TCP connections accepted |
 /// | `upcase_connections_active` | gauge | connections open now |
-/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout`, `over_capacity`, `untrusted_proxy` |
+/// | `upcase_connections_rejected_total{reason}` | counter | closed before being served: `per_ip_limit`, `proxy_header` (malformed or cut short), `proxy_header_timeout`, `over_capacity`, `untrusted_proxy`, `tls_handshake` |
 /// | `upcase_connections_completed_total` | counter | closed normally: the client half-closed and got every byte |
 /// | `upcase_errors_total{kind}` | counter | `accept` failures, and connections ended by `reset`, `io`, `write_stall`, `idle_timeout`, `invalid_utf8` (reject policy), `drain_timeout`, `panic`, `evicted` (idle under pressure), `min_rate` |
 /// | `upcase_connection_limit_reached_total` | counter | times `--max-connections` was reached |
@@ -80,6 +80,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// | `upcase_bytes_sent_total` | counter | bytes written |
 /// | `upcase_invalid_utf8_sequences_total` | counter | ill-formed UTF-8 sequences (maximal subparts) seen under Unicode casing, whatever the policy (under reject, the one that closed the stream) |
 /// | `upcase_connection_duration_seconds` | histogram | accept to close, every connection |
+/// | `upcase_tls_handshakes_completed_total` | counter | TLS handshakes completed (with `--tls-cert`) |
+/// | `upcase_tls_handshakes_failed_total{reason}` | counter | `timeout`, `not_tls`, `no_client_certificate`, `bad_client_certificate`, `client_alert`, `protocol`, `closed` |
 ///
 /// Every accepted connection ends in exactly one of `rejected`, `completed`
 /// or a non-`accept` error kind; which one is the table in `close.rs`,
@@ -99,6 +101,7 @@ struct Inner {
     bytes_out: Counter,
     invalid_utf8: Counter,
     duration: Histogram,
+    tls: super::tls::TlsMetrics,
 }
 
 impl Metrics {
@@ -153,6 +156,7 @@ impl Metrics {
                 &Key::from_static_name("upcase_connection_duration_seconds"),
                 &METADATA,
             ),
+            tls: super::tls::TlsMetrics::register(&recorder),
             handle: recorder.handle(),
         };
         Self(Arc::new(inner))
@@ -196,6 +200,11 @@ impl Metrics {
         inner.active.decrement(1.0);
         inner.duration.record(seconds);
         inner.closes[reason.index()].increment(1);
+    }
+
+    /// The TLS handshake counters.
+    pub(super) fn tls(&self) -> &super::tls::TlsMetrics {
+        &self.0.tls
     }
 
     /// Folds pending histogram samples in (a scrape does it too).

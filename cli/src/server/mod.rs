@@ -29,6 +29,7 @@
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].
 //! * `config.rs` — [`ServerConfig`].
+//! * `tls.rs` — `--tls-cert`: the handshake, SIGHUP reload, TLS metrics.
 
 mod accept;
 mod bind;
@@ -46,6 +47,7 @@ mod shutdown;
 mod slots;
 mod stats;
 mod summary;
+mod tls;
 
 use std::future::Future;
 use std::pin::pin;
@@ -61,6 +63,7 @@ pub use cli::{main, ServeArgs};
 pub use config::ServerConfig;
 pub use metrics::Metrics;
 pub use summary::Summary;
+pub use tls::{TlsServeArgs, TlsServer};
 
 /// Serves on `listeners` until `shutdown` resolves, then drains open
 /// connections for up to [`ServerConfig::drain_timeout`] and returns what
@@ -80,7 +83,8 @@ where
     for listener in &listeners {
         match listener.local_addr() {
             Ok(addr) => {
-                info!("listening on {addr}");
+                let tls = if config.tls.is_some() { " (tls)" } else { "" };
+                info!("listening on {addr}{tls}");
                 if !addr.ip().is_loopback() {
                     warn!("{addr} is not a loopback address: other hosts can connect");
                 }

@@ -57,6 +57,8 @@ pub struct Summary {
     /// Closed for moving fewer bytes than
     /// [`min_rate`](super::ServerConfig::min_rate) over its window.
     pub too_slow: u64,
+    /// Closed because the TLS handshake failed or timed out.
+    pub tls_handshake_failures: u64,
     /// Failed accepts (each one retried).
     pub accept_errors: u64,
     /// Times the connection limit was reached.

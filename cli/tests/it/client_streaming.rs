@@ -69,7 +69,12 @@ fn full_duplex_in_constant_memory() {
         client.write(chunk.as_bytes());
         sent += chunk.len();
     }
-    let peak = peak_rss_kib(client.pid());
+    let Some(peak) = peak_rss_kib(client.pid()) else {
+        panic!(
+            "the client exited before its input ended: {}",
+            client.stderr()
+        );
+    };
     client.close_stdin();
     let status = client.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{status}: {}", client.stderr());

@@ -22,3 +22,4 @@ mod server_faults;
 mod server_lifecycle;
 mod server_memory;
 mod server_torture;
+mod tls;

@@ -445,7 +445,12 @@ fn memory_stays_constant() {
         sent += chunk.len();
     }
     // Still running (stdin open): read its peak so far.
-    let peak = peak_rss_kib(pipe.pid());
+    let Some(peak) = peak_rss_kib(pipe.pid()) else {
+        panic!(
+            "the filter exited before its input ended: {}",
+            pipe.stderr()
+        );
+    };
     pipe.close_stdin();
     let status = pipe.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{}", pipe.stderr());

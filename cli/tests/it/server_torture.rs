@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::common::{assert_same, oracle, rejects, within, InProcess, Rng, ServerProcess};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use upcase::{Casing, Config, InvalidUtf8};
 use upcase_cli::server::ServerConfig;
 
@@ -17,15 +17,15 @@ use upcase_cli::server::ServerConfig;
 const CLIENTS: usize = 32;
 
 /// One torture client: writes `input` in random chunks with random pauses
-/// while reading with random read sizes; returns what came back.
-async fn torture_client(
-    addr: SocketAddr,
+/// while reading with random read sizes; returns what came back. Any
+/// stream: plain TCP here, TLS in the `tls` tests.
+pub(crate) async fn torture_client<S: AsyncRead + AsyncWrite>(
+    stream: S,
     input: &[u8],
     mut rng: Rng,
     may_be_closed: bool,
 ) -> Vec<u8> {
-    let mut stream = common::connect(addr).await;
-    let (mut reader, mut writer) = stream.split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut write_rng = rng.clone();
     let write = async {
         let mut sent = 0;
@@ -77,6 +77,21 @@ async fn torture(
     invalid: InvalidUtf8,
     seed: u64,
 ) -> (u64, u64, u64) {
+    torture_with(move || common::connect(addr), casing, invalid, seed).await
+}
+
+/// [`torture`] over the streams `connect` opens (TCP or TLS).
+pub(crate) async fn torture_with<C, F, S>(
+    connect: C,
+    casing: Casing,
+    invalid: InvalidUtf8,
+    seed: u64,
+) -> (u64, u64, u64)
+where
+    C: Fn() -> F,
+    F: std::future::Future<Output = S> + Send + 'static,
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let mut rng = Rng::new(seed);
     let mut clients = Vec::new();
     let (mut rejected, mut bytes_in, mut bytes_out) = (0, 0, 0);
@@ -95,8 +110,9 @@ async fn torture(
         bytes_in += input.len() as u64;
         bytes_out += expected.len() as u64;
         let client_rng = Rng::new(rng.next_u64());
+        let stream = connect();
         clients.push(tokio::spawn(async move {
-            let got = torture_client(addr, &input, client_rng, closes_early).await;
+            let got = torture_client(stream.await, &input, client_rng, closes_early).await;
             assert_same(
                 &got,
                 &expected,

@@ -594,17 +594,18 @@ impl Drop for ServerProcess {
 
 // ---------------------------------------------------------------- client and pipe
 
+pub mod haproxy;
 pub mod pty;
 pub mod standin;
 
-/// Peak resident memory (`VmHWM`) of a running process, in KiB.
-pub fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+/// Peak resident memory (`VmHWM`) of a running process, in KiB; `None`
+/// once it has exited (a zombie has no memory to report).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM")
 }
 
 /// `upcase ARGS` with piped stdio, for tests that feed stdin step by step
