@@ -28,8 +28,8 @@ pub struct ServeArgs {
 
     /// Most connections served at once. Above 90% of it the idle timeout
     /// shrinks, down to 1 s at the limit; there, a new client takes the
-    /// slot of the longest-idle connection (idle 1 s or more) or is closed
-    /// at once.
+    /// slot of the longest-idle connection (idle 1 s or more) or of the
+    /// address holding the most, or is closed at once.
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,

@@ -18,8 +18,9 @@ pub struct ServerConfig {
     pub codec: Config,
     /// Most connections served at once. Above 90% of it the idle timeout
     /// shrinks (see `docs/operations.md`, "Hardening"); at the limit a new
-    /// client takes the slot of the longest-idle connection (idle ≥ 1 s),
-    /// or is closed at once and counted. Values below 1 are treated as 1.
+    /// client takes the slot of the longest-idle connection (idle ≥ 1 s) or
+    /// of the address holding the most, or is closed at once and counted.
+    /// Values below 1 are treated as 1.
     pub max_connections: usize,
     /// Close a connection that made no progress for this long: the client
     /// sent nothing, or (while output is pending) accepted none of it.
