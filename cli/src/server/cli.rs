@@ -88,8 +88,9 @@ pub struct ServeArgs {
 
     /// SO_RCVBUF of each connection's socket, in bytes (the kernel doubles
     /// it): bounds what a client can queue while the server waits for it to
-    /// read. 0 = the kernel's autotuning (up to net.ipv4.tcp_rmem's maximum).
-    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    /// read. 0 (the default) = the kernel's autotuning (up to
+    /// net.ipv4.tcp_rmem's maximum).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
     receive_buffer: usize,
 
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; port 0

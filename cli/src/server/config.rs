@@ -57,7 +57,9 @@ pub struct ServerConfig {
     pub send_buffer: Option<usize>,
     /// `SO_RCVBUF` of every accepted socket, in bytes (doubled by the
     /// kernel too): bounds what a client can queue in the kernel while the
-    /// server waits for it to read. `None` leaves the kernel's autotuning.
+    /// server waits for it to read. `None` (the default) leaves the kernel's
+    /// autotuning: capping it stalled streams on a loaded host (see
+    /// `docs/operations.md`, "Hardening").
     pub receive_buffer: Option<usize>,
     /// With [`proxy_protocol`](Self::proxy_protocol): the networks PROXY
     /// headers are believed from; a connection from any other peer is
@@ -88,7 +90,7 @@ impl ServerConfig {
 /// connections, 300 s idle timeout, 10 s drain timeout, no PROXY protocol
 /// (5 s header timeout when on, headers from loopback only), no
 /// per-address limit, no metrics, no minimum rate (10 s window when on),
-/// 256 KiB socket send and receive buffers.
+/// 256 KiB socket send buffers, receive buffers left to the kernel.
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -103,7 +105,7 @@ impl Default for ServerConfig {
             min_rate: None,
             min_rate_window: Duration::from_secs(10),
             send_buffer: Some(256 * 1024),
-            receive_buffer: Some(256 * 1024),
+            receive_buffer: None,
             proxy_from: Vec::new(),
         }
     }
