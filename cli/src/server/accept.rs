@@ -87,6 +87,8 @@ struct Gate {
     stats: Arc<Stats>,
     config: Arc<ServerConfig>,
     at_limit: bool,
+    /// When the last search for a connection to close ran.
+    last_search: Option<Instant>,
     over_capacity_log: RateLimited,
     untrusted_log: RateLimited,
 }
@@ -106,6 +108,7 @@ impl Gate {
             stats: Arc::clone(stats),
             config: Arc::clone(config),
             at_limit: false,
+            last_search: None,
             over_capacity_log: RateLimited::default(),
             untrusted_log: RateLimited::default(),
         }
@@ -125,7 +128,7 @@ impl Gate {
             self.refuse(peer, CloseReason::UntrustedProxy);
             return None;
         }
-        let permit = match self.permit().await {
+        let permit = match self.permit(peer).await {
             Some(permit) => permit,
             None => {
                 if let Some(more) = self.over_capacity_log.hit() {
@@ -141,11 +144,12 @@ impl Gate {
                 return None;
             }
         };
-        Some((permit, self.slots.register()))
+        Some((permit, self.slots.register(peer.ip())))
     }
 
-    /// A free slot, or at the limit the slot of the longest-idle connection.
-    async fn permit(&mut self) -> Option<OwnedSemaphorePermit> {
+    /// A free slot, or at the limit one made by closing another connection
+    /// ([`Slots::evict_for`]).
+    async fn permit(&mut self, peer: SocketAddr) -> Option<OwnedSemaphorePermit> {
         if let Ok(permit) = Arc::clone(&self.limiter).try_acquire_owned() {
             if self.at_limit {
                 info!("connection limit cleared");
@@ -163,7 +167,17 @@ impl Gate {
             self.stats.limit_reached();
             self.at_limit = true;
         }
-        if self.policy.idle_timeout.is_none() || !self.slots.evict_longest_idle(slots::MIN_IDLE) {
+        // With --idle-timeout 0 no connection is ever closed to make room.
+        self.policy.idle_timeout?;
+        let now = Instant::now();
+        if self
+            .last_search
+            .is_some_and(|last| now < last + slots::EVICTION_EVERY)
+        {
+            return None;
+        }
+        self.last_search = Some(now);
+        if !self.slots.evict_for(peer.ip(), slots::MIN_IDLE) {
             return None;
         }
         let freed = Arc::clone(&self.limiter).acquire_owned();

@@ -49,8 +49,8 @@ pub struct ServeArgs {
 
     /// Most connections served at once. Above 90% of it the idle timeout
     /// shrinks, down to 1 s at the limit; there, a new client takes the
-    /// slot of the longest-idle connection (idle 1 s or more) or is closed
-    /// at once.
+    /// slot of the longest-idle connection (idle 1 s or more) or of the
+    /// address holding the most, or is closed at once.
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
@@ -111,8 +111,9 @@ pub struct ServeArgs {
 
     /// SO_RCVBUF of each connection's socket, in bytes (the kernel doubles
     /// it): bounds what a client can queue while the server waits for it to
-    /// read. 0 = the kernel's autotuning (up to net.ipv4.tcp_rmem's maximum).
-    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    /// read. 0 (the default) = the kernel's autotuning (up to
+    /// net.ipv4.tcp_rmem's maximum).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
     receive_buffer: usize,
 
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; port 0

@@ -18,8 +18,9 @@ pub struct ServerConfig {
     pub codec: Config,
     /// Most connections served at once. Above 90% of it the idle timeout
     /// shrinks (see `docs/operations.md`, "Hardening"); at the limit a new
-    /// client takes the slot of the longest-idle connection (idle ≥ 1 s),
-    /// or is closed at once and counted. Values below 1 are treated as 1.
+    /// client takes the slot of the longest-idle connection (idle ≥ 1 s) or
+    /// of the address holding the most, or is closed at once and counted.
+    /// Values below 1 are treated as 1.
     pub max_connections: usize,
     /// Close a connection that made no progress for this long: the client
     /// sent nothing, or (while output is pending) accepted none of it.
@@ -56,7 +57,9 @@ pub struct ServerConfig {
     pub send_buffer: Option<usize>,
     /// `SO_RCVBUF` of every accepted socket, in bytes (doubled by the
     /// kernel too): bounds what a client can queue in the kernel while the
-    /// server waits for it to read. `None` leaves the kernel's autotuning.
+    /// server waits for it to read. `None` (the default) leaves the kernel's
+    /// autotuning: capping it stalled streams on a loaded host (see
+    /// `docs/operations.md`, "Hardening").
     pub receive_buffer: Option<usize>,
     /// With [`proxy_protocol`](Self::proxy_protocol): the networks PROXY
     /// headers are believed from; a connection from any other peer is
@@ -90,7 +93,7 @@ impl ServerConfig {
 /// connections, 300 s idle timeout, 10 s drain timeout, no PROXY protocol
 /// (5 s header timeout when on, headers from loopback only), no
 /// per-address limit, no metrics, no minimum rate (10 s window when on),
-/// 256 KiB socket send and receive buffers, no TLS.
+/// 256 KiB socket send buffers, receive buffers left to the kernel, no TLS.
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -105,7 +108,7 @@ impl Default for ServerConfig {
             min_rate: None,
             min_rate_window: Duration::from_secs(10),
             send_buffer: Some(256 * 1024),
-            receive_buffer: Some(256 * 1024),
+            receive_buffer: None,
             proxy_from: Vec::new(),
             tls: None,
         }

@@ -183,7 +183,6 @@ pub(super) async fn serve(
     if let Err(err) = stream.set_nodelay(true) {
         debug!(peer = %tracker.peer, "cannot set TCP_NODELAY: {err}");
     }
-    set_buffer_sizes(&stream, &config, tracker.peer);
     // Bytes that arrived in the same read as the PROXY header.
     let mut payload = Vec::new();
     if config.proxy_protocol {
@@ -236,21 +235,6 @@ pub(super) async fn serve(
         }
     };
     tracker.reason = Some(reason);
-}
-
-/// `--send-buffer` and `--receive-buffer` on the accepted socket.
-fn set_buffer_sizes(stream: &TcpStream, config: &ServerConfig, peer: SocketAddr) {
-    let socket = socket2::SockRef::from(stream);
-    if let Some(bytes) = config.send_buffer {
-        if let Err(err) = socket.set_send_buffer_size(bytes) {
-            debug!(%peer, "cannot set SO_SNDBUF: {err}");
-        }
-    }
-    if let Some(bytes) = config.receive_buffer {
-        if let Err(err) = socket.set_recv_buffer_size(bytes) {
-            debug!(%peer, "cannot set SO_RCVBUF: {err}");
-        }
-    }
 }
 
 /// What one read came to.

@@ -98,6 +98,7 @@ where
             }
             Err(err) => warn!("listening on a socket without a local address: {err}"),
         }
+        set_buffer_sizes(listener, &config);
     }
 
     if let Some(rate) = config.min_rate {
@@ -135,4 +136,23 @@ fn trusted_networks(config: &ServerConfig) -> String {
     };
     let names: Vec<String> = networks.iter().map(Cidr::to_string).collect();
     names.join(", ")
+}
+
+/// `--send-buffer` and `--receive-buffer`, set on the listener so that
+/// every accepted socket inherits them from its first segment: the window
+/// it advertises is then sized for its buffer from the start (shrinking
+/// `SO_RCVBUF` after the handshake can leave an advertised window the buffer
+/// cannot hold, and the kernel drops and waits for retransmits).
+fn set_buffer_sizes(listener: &TcpListener, config: &ServerConfig) {
+    let socket = socket2::SockRef::from(listener);
+    if let Some(bytes) = config.send_buffer {
+        if let Err(err) = socket.set_send_buffer_size(bytes) {
+            warn!("cannot set the send buffer size (SO_SNDBUF) to {bytes}: {err}");
+        }
+    }
+    if let Some(bytes) = config.receive_buffer {
+        if let Err(err) = socket.set_recv_buffer_size(bytes) {
+            warn!("cannot set the receive buffer size (SO_RCVBUF) to {bytes}: {err}");
+        }
+    }
 }

@@ -6,8 +6,12 @@
 //!   [`MIN_IDLE`] at the limit ([`effective_idle`]): every connection idle
 //!   longer than that is closed, so the longest-idle go first.
 //! * At the limit, a new client takes the slot of the longest-idle
-//!   connection if one has been idle for [`MIN_IDLE`]; otherwise the new
-//!   client is closed at once (`over_capacity`), never left in the backlog.
+//!   connection if one has been idle for [`MIN_IDLE`]; failing that, the
+//!   slot of the longest-idle connection of the address holding the most
+//!   (if it holds at least two more than the newcomer's address: fair
+//!   shares); otherwise the new client is closed at once (`over_capacity`),
+//!   never left in the backlog. One search per [`EVICTION_EVERY`] at most,
+//!   so a flood at the limit costs little.
 //! * `--min-rate`: a connection that moved fewer bytes than the rate times
 //!   `--min-rate-window` over a window is closed (`too_slow`).
 //!
@@ -19,6 +23,7 @@
 //! connections when under pressure or with `--min-rate` on.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -33,6 +38,10 @@ pub(super) const HIGH_WATER_PERCENT: usize = 90;
 /// The shortest the idle timeout shrinks to, and how long a connection must
 /// have been idle before a new client may take its slot.
 pub(super) const MIN_IDLE: Duration = Duration::from_secs(1);
+
+/// At the limit, the shortest gap between two searches for a connection
+/// to close (each walks every connection); newcomers in between are refused.
+pub(super) const EVICTION_EVERY: Duration = Duration::from_millis(20);
 
 /// How often the pressure and minimum-rate checks run.
 pub(super) const SWEEP_EVERY: Duration = Duration::from_millis(250);
@@ -70,6 +79,8 @@ const CLOSING_TOO_SLOW: u8 = 2;
 /// One connection's activity, shared between its task and the sweep.
 #[derive(Debug)]
 pub(super) struct Activity {
+    /// The socket's peer (the proxy's, with `--proxy-protocol`).
+    ip: IpAddr,
     base: Instant,
     /// Milliseconds since `base` of the last byte moved (or the accept).
     last_ms: AtomicU64,
@@ -127,7 +138,14 @@ impl Entry {
 pub(super) struct Slots {
     base: Instant,
     next_id: AtomicU64,
-    open: Mutex<HashMap<u64, Entry>>,
+    open: Mutex<Open>,
+}
+
+/// The connections, and how many each peer address holds.
+#[derive(Default)]
+struct Open {
+    connections: HashMap<u64, Entry>,
+    by_ip: HashMap<IpAddr, u32>,
 }
 
 /// A connection's place in [`Slots`]; dropping it removes the connection.
@@ -146,7 +164,16 @@ impl SlotGuard {
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        self.slots.lock().remove(&self.id);
+        let mut open = self.slots.lock();
+        if open.connections.remove(&self.id).is_some() {
+            let ip = self.activity.ip;
+            if let Some(count) = open.by_ip.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    open.by_ip.remove(&ip);
+                }
+            }
+        }
     }
 }
 
@@ -159,14 +186,16 @@ impl Slots {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a new connection, active now.
-    pub(super) fn register(self: &Arc<Self>) -> SlotGuard {
+    /// Registers a new connection from `ip`, active now.
+    pub(super) fn register(self: &Arc<Self>, ip: IpAddr) -> SlotGuard {
         let now = ms_since(self.base);
+        let ip = ip.to_canonical();
         let activity = Arc::new(Activity {
+            ip,
             base: self.base,
             last_ms: AtomicU64::new(now),
             moved: AtomicU64::new(0),
@@ -175,13 +204,16 @@ impl Slots {
             closing: AtomicU8::new(CLOSING_NONE),
         });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(
+        let mut open = self.lock();
+        open.connections.insert(
             id,
             Entry {
                 activity: Arc::clone(&activity),
                 abort: None,
             },
         );
+        *open.by_ip.entry(ip).or_insert(0) += 1;
+        drop(open);
         SlotGuard {
             slots: Arc::clone(self),
             id,
@@ -192,22 +224,45 @@ impl Slots {
     /// Gives the registry the means to close connection `id` (the task
     /// may have ended already: then there is nothing to do).
     pub(super) fn set_abort(&self, id: u64, abort: AbortHandle) {
-        if let Some(entry) = self.lock().get_mut(&id) {
+        if let Some(entry) = self.lock().connections.get_mut(&id) {
             entry.abort = Some(abort);
         }
     }
 
-    /// Closes the longest-idle connection if it has been idle for at least
-    /// `min_idle`; whether one was closed.
-    pub(super) fn evict_longest_idle(&self, min_idle: Duration) -> bool {
+    /// Makes room for a newcomer from `newcomer` at the limit: closes the
+    /// longest-idle connection if it has been idle for at least `min_idle`;
+    /// failing that, the longest-idle connection of the address that holds
+    /// the most, if that is another address holding at least two more than
+    /// the newcomer's. Whether one was closed.
+    pub(super) fn evict_for(&self, newcomer: IpAddr, min_idle: Duration) -> bool {
         let now = ms_since(self.base);
         let open = self.lock();
-        let victim = open
+        let newcomer = newcomer.to_canonical();
+        let has = open.by_ip.get(&newcomer).copied().unwrap_or(0);
+        let hoarder = open
+            .by_ip
+            .iter()
+            .filter(|(ip, count)| **ip != newcomer && **count >= has + 2)
+            .max_by_key(|(_, count)| **count)
+            .map(|(ip, _)| *ip);
+        let closable = |entry: &&Entry| {
+            entry.abort.is_some() && entry.activity.closing.load(Ordering::Relaxed) == CLOSING_NONE
+        };
+        let idle = |entry: &&Entry| entry.activity.idle_ms(now);
+        let longest_idle = open
+            .connections
             .values()
-            .filter(|entry| entry.abort.is_some())
-            .filter(|entry| entry.activity.closing.load(Ordering::Relaxed) == CLOSING_NONE)
-            .max_by_key(|entry| entry.activity.idle_ms(now))
-            .filter(|entry| entry.activity.idle_ms(now) >= min_idle.as_millis() as u64);
+            .filter(closable)
+            .max_by_key(idle)
+            .filter(|entry| idle(entry) >= min_idle.as_millis() as u64);
+        let victim = longest_idle.or_else(|| {
+            let hoarder = hoarder?;
+            open.connections
+                .values()
+                .filter(closable)
+                .filter(|entry| entry.activity.ip == hoarder)
+                .max_by_key(idle)
+        });
         match victim {
             Some(entry) => {
                 entry.close(CLOSING_EVICTED);
@@ -223,13 +278,14 @@ impl Slots {
     /// Returns how many it closed.
     pub(super) fn sweep(&self, policy: &Policy) -> usize {
         let open = self.lock();
-        let shrunk = effective_idle(policy, open.len()).filter(|e| Some(*e) < policy.idle_timeout);
+        let shrunk = effective_idle(policy, open.connections.len())
+            .filter(|e| Some(*e) < policy.idle_timeout);
         if shrunk.is_none() && policy.min_rate.is_none() {
             return 0;
         }
         let now = ms_since(self.base);
         let mut closed = 0;
-        for entry in open.values() {
+        for entry in open.connections.values() {
             let activity = &entry.activity;
             if activity.closing.load(Ordering::Relaxed) != CLOSING_NONE {
                 continue;
@@ -274,6 +330,50 @@ fn too_slow(activity: &Activity, now: u64, rate: u64, window: Duration) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task that never ends, to give a registered slot an abort handle.
+    fn park(runtime: &tokio::runtime::Runtime) -> AbortHandle {
+        runtime.spawn(std::future::pending::<()>()).abort_handle()
+    }
+
+    #[test]
+    fn at_the_limit_the_address_holding_the_most_gives_a_slot() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let slots = Slots::new();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let c: IpAddr = "10.0.0.3".parse().unwrap();
+        let mut guards = Vec::new();
+        for ip in [a, a, a, b] {
+            let guard = slots.register(ip);
+            slots.set_abort(guard.id(), park(&runtime));
+            guards.push(guard);
+        }
+        let closed = |guards: &[SlotGuard]| -> Vec<IpAddr> {
+            let closed = guards
+                .iter()
+                .filter(|g| g.activity.closed_by_policy().is_some());
+            closed.map(|g| g.activity.ip).collect()
+        };
+        // Nobody has been idle for an hour. A newcomer from `a` (3) takes
+        // nothing: no other address holds two more than it.
+        let hour = Duration::from_secs(3600);
+        assert!(!slots.evict_for(a, hour));
+        assert!(closed(&guards).is_empty());
+        // From `b` (1): `a` holds 3 ≥ 1 + 2, so one of `a`'s goes.
+        assert!(slots.evict_for(b, hour));
+        assert_eq!(closed(&guards), [a]);
+        // From `c` (0): another of `a`'s, never `b`'s only one.
+        assert!(slots.evict_for(c, hour));
+        assert_eq!(closed(&guards), [a, a]);
+        // Idle long enough, the longest-idle goes whoever holds it.
+        assert!(slots.evict_for(a, Duration::ZERO));
+        assert_eq!(closed(&guards).len(), 3);
+        drop(guards);
+        assert!(slots.lock().by_ip.is_empty() && slots.lock().connections.is_empty());
+    }
 
     #[test]
     fn idle_timeout_shrinks_linearly_above_the_high_water_mark() {

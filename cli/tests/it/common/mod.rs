@@ -437,6 +437,8 @@ pub struct ServerProcess {
     /// The bound addresses, from the `listening on ADDR` lines, in order.
     pub addrs: Vec<SocketAddr>,
     log: Arc<Mutex<Vec<String>>>,
+    /// Set when the log reader reached the end of the server's stderr.
+    log_done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ServerProcess {
@@ -463,16 +465,20 @@ impl ServerProcess {
         let log = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = Arc::clone(&log);
+        let log_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = Arc::clone(&log_done);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 sink.lock().unwrap().push(strip_ansi(&line));
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let mut server = Self {
             child,
             addrs: Vec::new(),
             log,
+            log_done,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while server.addrs.len() < expected {
@@ -543,10 +549,18 @@ impl ServerProcess {
     }
 
     /// Waits (async) for the server to exit.
+    /// Its last log lines (written by the server's log thread as it exits)
+    /// are read before this returns.
     pub async fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
         let deadline = Instant::now() + wait;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                let read_all = Instant::now() + Duration::from_secs(5);
+                while !self.log_done.load(std::sync::atomic::Ordering::SeqCst)
+                    && Instant::now() < read_all
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 return status;
             }
             assert!(
