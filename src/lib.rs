@@ -61,6 +61,10 @@
 //!   path for scripts that keep their length (`block.rs`), run loops over 2-,
 //!   3- and 4-byte text (`runs.rs`), writing into reserved output (`sink.rs`)
 //!   and [`CodecError`] (`error.rs`).
+//! * [`io`] (`src/io/`, feature `std`) — the codec on byte streams:
+//!   `Read`/`Write` adapters, and behind their features the Tokio and
+//!   futures-io `AsyncRead`/`AsyncWrite` pairs and a tokio-util
+//!   `Decoder`/`Encoder`, all one driver loop over [`Codec::feed_into`].
 //! * [`proxy`] (`src/proxy/`) — [`proxy::ProxyParser`], the sans-IO PROXY
 //!   protocol (v1/v2) header parser that `upcase serve --proxy-protocol` puts
 //!   in front of the codec.
@@ -75,6 +79,9 @@
 //! * `alloc` — [`Codec::feed`] and [`Codec::finish`] into a
 //!   `bytes::BytesMut`. Without it the crate needs no allocator:
 //!   [`Codec::feed_into`] writes into a caller's slice.
+//! * `tokio`, `futures-io`, `tokio-util` — the async adapters in
+//!   [`io`] for the crate of that name (optional dependencies, off by
+//!   default; each implies `std`).
 //! * `oracle` — the [`oracle`] module (implies `std`).
 //!
 //! The server, client, filter and load generator live in the `upcase-cli`
@@ -84,6 +91,8 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod codec;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod proxy;
 
 #[cfg(feature = "oracle")]

@@ -4,6 +4,8 @@
 //! adapters an inner stream that returns `Pending` and short reads and
 //! writes at random. Failures persist under `proptest-regressions/io/`.
 
+mod adapters;
+mod double;
 mod slice;
 
 // The codec tests' streams and splitting helpers, shared by path.
