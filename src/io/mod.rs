@@ -16,7 +16,7 @@
 //!
 //! Errors: a [`CodecError`] (only under
 //! [`InvalidUtf8::Reject`](crate::InvalidUtf8::Reject)) surfaces as an
-//! [`io::Error`](::std::io::Error) of kind
+//! [`io::Error`] of kind
 //! [`InvalidData`](::std::io::ErrorKind::InvalidData) whose source is the
 //! `CodecError`, reachable with `get_ref()` and `downcast_ref`; its message
 //! names the stream offset. It comes after every byte of output before the
