@@ -93,6 +93,7 @@ impl<R: Read> Read for UpcaseReader<R> {
 /// `BufWriter` flushes on drop: the buffered output and the tail are
 /// written (unless a panic is unwinding), but any error, including a
 /// [`Reject`](crate::InvalidUtf8::Reject) of a cut-off sequence, is lost.
+/// [`into_inner`](Self::into_inner) stops without ending the stream.
 ///
 /// ```
 /// use std::io::Write;
@@ -156,6 +157,17 @@ impl<W: Write> UpcaseWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.try_finish()?;
         Ok(self.inner.take().expect("present until finish"))
+    }
+
+    /// Returns the inner writer *without* ending the stream, for a stream
+    /// that stops early (its input failed): writes out the output so far,
+    /// but not a held incomplete sequence, which is dropped with the codec
+    /// (nothing is written on drop either). On a write error the inner
+    /// writer is dropped with the rest.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        let mut inner = self.inner.take().expect("present until finish");
+        blocking(self.state.poll_drain(|buf| Poll::Ready(inner.write(buf))))?;
+        Ok(inner)
     }
 }
 
