@@ -4,12 +4,15 @@
 //! The hot loops store whole words and blocks past the bytes they keep
 //! (into [`SLACK`]), so they need room for `max_output_len(k) + SLACK`
 //! bytes to take `k` bytes of input. Where the caller's slice has that room
-//! they write straight into it, `k` as large as fits. Near the end of the
-//! slice a step goes through a small zeroed staging array on the stack
-//! instead, taking as much input as is sure to fit what is left of the
-//! slice, or a single byte when less than `max_output_len(1)` (12) bytes
-//! are left. What a single byte's output does not fit is kept in
-//! [`Overflow`] and written first by the next call.
+//! they write straight into it, `k` as large as fits, each step's `k` the
+//! largest that fits what is left, until `k` falls below an eighth of the
+//! call's first (or below one byte): every step ends mid-run at a cost of
+//! its own, so a call does not end in many tiny steps. A
+//! call into a smaller slice (less than 76 bytes) goes through a small
+//! zeroed staging array on the stack instead, taking as much input as is
+//! sure to fit the slice, or a single byte when less than
+//! `max_output_len(1)` (12) bytes are left. What a single byte's output
+//! does not fit is kept in [`Overflow`] and written first by the next call.
 //!
 //! Input and output boundaries are both ordinary chunk boundaries to the
 //! codec, so the concatenated output is the same however the caller splits
@@ -49,8 +52,10 @@ pub enum CoderResult {
     /// as the codec holds an incomplete sequence). With `last`, the stream
     /// is also finished: nothing more will come out.
     InputEmpty,
-    /// The output slice is full (or had no room for what comes next): call
-    /// again with more space and the unread rest of the input.
+    /// The output slice is full, or too nearly full to go on cheaply (an
+    /// `out` of 76 bytes or more may come back with up to an eighth of it,
+    /// plus 76 bytes, unused): call again with more space and the unread
+    /// rest of the input.
     OutputFull,
 }
 
@@ -173,6 +178,11 @@ impl Codec {
             State::Finished => return (Err(CodecError::FedAfterFinish), 0, written),
         }
         let mut read = 0;
+        // A call into a slice of less than DIRECT_MIN goes on until it is
+        // full; a larger one stops once its steps have become small (see
+        // below), not to end in many tiny steps.
+        let small = out.len() - written < DIRECT_MIN;
+        let mut first_k = 0;
         loop {
             let rest = &input[read..];
             let room = out.len() - written;
@@ -189,7 +199,7 @@ impl Codec {
                 self.overflow.set(&tail[fit..len]);
                 return (Ok(self.stopped()), read, written + fit);
             }
-            if room == 0 {
+            if room == 0 || (!small && room < DIRECT_MIN) {
                 return (Ok(CoderResult::OutputFull), read, written);
             }
             let step = match self.config.casing {
@@ -206,6 +216,14 @@ impl Codec {
                     // Straight into `out`: `k` such that
                     // max_output_len(k) + SLACK <= room.
                     let k = rest.len().min((room - SLACK) / 3 - 3).min(PIECE);
+                    // Each step ends mid-run at a cost of its own: once the
+                    // steps have shrunk to an eighth of the first, the slice
+                    // is full enough.
+                    if first_k == 0 {
+                        first_k = k;
+                    } else if k < first_k / 8 {
+                        return (Ok(CoderResult::OutputFull), read, written);
+                    }
                     let mut sink = Sink::new(&mut out[written..]);
                     let result = self.feed_piece(&rest[..k], &mut sink);
                     written += sink.len();
