@@ -99,7 +99,8 @@ enum State {
 /// Its law: the concatenated output never depends on how the input was split
 /// into `feed` calls. See the [crate docs](crate) for the exact contract.
 /// The state is constant-size: at most 3 held bytes of a UTF-8 sequence
-/// that a chunk boundary cut in two.
+/// that a chunk boundary cut in two, and at most 12 bytes of output that
+/// [`feed_into`](Self::feed_into) had no room for.
 #[derive(Debug, Clone)]
 pub struct Codec {
     config: Config,
