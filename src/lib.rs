@@ -28,6 +28,9 @@
 //! | `Unicode` | `Reject` | the uppercase of the valid prefix, then [`CodecError::InvalidUtf8`] (or [`CodecError::TruncatedUtf8`] from `finish`) |
 //! | `Ascii` | any | `S.to_ascii_uppercase()`, byte-identical to Python's `bytes.upper()` |
 //!
+//! * [`Codec::feed_into`] does the same into a caller's `&mut [u8]`
+//!   without allocating; the output does not depend on how the output
+//!   space is split either.
 //! * `feed` consumes all of its input. An incomplete sequence at the end of a
 //!   chunk is never an error and never emitted early: it waits (at most 3
 //!   bytes, [`Codec::pending_len`]) for the next chunk.
@@ -58,6 +61,10 @@
 //!   path for scripts that keep their length (`block.rs`), run loops over 2-,
 //!   3- and 4-byte text (`runs.rs`), writing into reserved output (`sink.rs`)
 //!   and [`CodecError`] (`error.rs`).
+//! * [`io`] (`src/io/`, feature `std`) — the codec on byte streams:
+//!   `Read`/`Write` adapters, and behind their features the Tokio and
+//!   futures-io `AsyncRead`/`AsyncWrite` pairs and a tokio-util
+//!   `Decoder`/`Encoder`, all one driver loop over [`Codec::feed_into`].
 //! * [`proxy`] (`src/proxy/`) — [`proxy::ProxyParser`], the sans-IO PROXY
 //!   protocol (v1/v2) header parser that `upcase serve --proxy-protocol` puts
 //!   in front of the codec.
@@ -68,7 +75,13 @@
 //!
 //! * `std` (default) — `std::error::Error` for the errors and runtime CPU
 //!   feature detection (AVX2 on x86-64). Without it the crate is
-//!   `#![no_std]` + `alloc` and runs the portable code everywhere.
+//!   `#![no_std]` and runs the portable code everywhere. Implies `alloc`.
+//! * `alloc` — [`Codec::feed`] and [`Codec::finish`] into a
+//!   `bytes::BytesMut`. Without it the crate needs no allocator:
+//!   [`Codec::feed_into`] writes into a caller's slice.
+//! * `tokio`, `futures-io`, `tokio-util` — the async adapters in
+//!   [`io`] for the crate of that name (optional dependencies, off by
+//!   default; each implies `std`).
 //! * `oracle` — the [`oracle`] module (implies `std`).
 //!
 //! The server, client, filter and load generator live in the `upcase-cli`
@@ -78,12 +91,15 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod codec;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod proxy;
 
 #[cfg(feature = "oracle")]
 pub mod oracle;
 
 pub use codec::error::{CodecError, InvalidSequence};
+pub use codec::slice::CoderResult;
 pub use codec::{Casing, Codec, Config, InvalidUtf8};
 
 // The Rust snippets of the README and the docs are compiled and run as

@@ -6,7 +6,8 @@
 //!
 //! The targets in `fuzz_targets/` are thin: `codec` drives two chunkings of
 //! one stream and compares them with [`one_shot`]; `codec_ops` drives one
-//! codec through an arbitrary sequence of [`Op`]s.
+//! codec through an arbitrary sequence of [`Op`]s; `codec_slice` drives
+//! the slice API with tiny output slices ([`run_slice`]).
 
 use std::fmt::{self, Write as _};
 
@@ -16,7 +17,7 @@ use upcase::oracle::{
     diff, max_output_len as documented_max_output_len, step, uppercase as one_shot,
     Expected as ExpectedError, Lit, Step,
 };
-use upcase::{Casing, Codec, CodecError, Config, InvalidUtf8};
+use upcase::{Casing, Codec, CodecError, CoderResult, Config, InvalidUtf8};
 
 pub mod seeds;
 
@@ -683,3 +684,123 @@ fn with_out(which: OutBuf, shared: &mut BytesMut, f: impl FnOnce(&mut BytesMut))
 
 #[cfg(test)]
 mod tests;
+
+// ---------------------------------------------------------------------------
+// codec_slice: the slice API with tiny, changing output slices
+// ---------------------------------------------------------------------------
+
+/// The `codec_slice` target's input: one stream, a split of it, and the
+/// sizes of the output slices handed to `feed_into` in turn.
+#[derive(Arbitrary, Clone, PartialEq, Eq)]
+pub struct SliceInput<'a> {
+    /// The codec configuration.
+    pub config: ConfigChoice,
+    /// Input chunk sizes, as for [`cut`] (0 = an empty call).
+    pub chunks: Vec<u8>,
+    /// Output slice sizes, cycled: see [`SliceInput::out_len`].
+    pub outs: Vec<u8>,
+    /// The stream's bytes.
+    pub stream: &'a [u8],
+}
+
+impl SliceInput<'_> {
+    /// The `i`-th output slice's size: `0..=191` are 1 to 16 bytes (around
+    /// the 12 bytes one input byte can make), `192..=255` up to ~1 KiB,
+    /// through the staged and direct paths' boundary at 76 bytes.
+    pub fn out_len(&self, i: usize) -> usize {
+        match self
+            .outs
+            .get(i % self.outs.len().max(1))
+            .copied()
+            .unwrap_or(1)
+        {
+            b @ 0..=191 => usize::from(b % 16) + 1,
+            b => usize::from(b - 192) * 16 + 60,
+        }
+    }
+}
+
+impl fmt::Debug for SliceInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SliceInput")
+            .field("config", &self.config.config())
+            .field("chunks", &self.chunks)
+            .field("outs", &self.outs)
+            .field("stream", &Lit(self.stream))
+            .finish()
+    }
+}
+
+/// Drives `feed_into` over the chunks with output slices of the chosen
+/// sizes (filled with garbage first), the last chunk with `last`; checks
+/// every call (`read`/`written` within bounds, at most 12 bytes kept,
+/// progress, `InputEmpty` only with the input all read, nothing after an
+/// error, the error sticky) and the whole against the one-shot oracle.
+pub fn run_slice(input: &SliceInput<'_>) {
+    let config = input.config.config();
+    let fail = |msg: &str| -> ! { panic!("codec_slice: {msg}\n{input:?}") };
+    let chunks = cut(input.stream, 0, &input.chunks);
+    let mut codec = Codec::new(config);
+    let mut got = Vec::new();
+    let mut result = Ok(());
+    let mut call = 0;
+    let mut buf = [0u8; 4096 + 64];
+    'chunks: for (i, &chunk) in chunks.iter().enumerate() {
+        let last = i + 1 == chunks.len();
+        let mut rest = chunk;
+        let mut idle = 0;
+        loop {
+            let len = input.out_len(call);
+            call += 1;
+            let out = &mut buf[..len];
+            out.fill(0xA5);
+            let (step, read, written) = codec.feed_into(rest, out, last);
+            if read > rest.len() || written > len {
+                fail(&format!(
+                    "read {read} of {}, wrote {written} of {len}",
+                    rest.len()
+                ));
+            }
+            if codec.pending_output_len() > codec.max_output_len(1) {
+                fail(&format!("{} bytes kept", codec.pending_output_len()));
+            }
+            got.extend_from_slice(&out[..written]);
+            rest = &rest[read..];
+            match step {
+                Err(err) => {
+                    if codec.pending_output_len() != 0 {
+                        fail("error reported before all output was written");
+                    }
+                    let mut more = [0u8; 16];
+                    if codec.feed_into(b"x", &mut more, true) != (Err(err.clone()), 0, 0) {
+                        fail("the error is not sticky");
+                    }
+                    result = Err(ExpectedError::of(&err));
+                    break 'chunks;
+                }
+                Ok(CoderResult::InputEmpty) => {
+                    if !rest.is_empty() || codec.pending_output_len() != 0 {
+                        fail("InputEmpty with input or output left");
+                    }
+                    break;
+                }
+                Ok(CoderResult::OutputFull) => {
+                    idle = if read + written == 0 { idle + 1 } else { 0 };
+                    if idle > 1 {
+                        fail("no progress");
+                    }
+                }
+            }
+        }
+    }
+    if result.is_ok() && !codec.is_finished() {
+        fail("the last call did not finish the stream");
+    }
+    let (want, want_result) = one_shot(config, input.stream);
+    if result != want_result {
+        fail(&format!("result {result:?}, expected {want_result:?}"));
+    }
+    if got != want {
+        fail(&format!("output differs\n{}", diff(&want, &got)));
+    }
+}

@@ -1,6 +1,6 @@
 //! `cargo test` in `fuzz/` (stable is enough): the seeds are current and
 //! decode as intended, the oracle agrees with the crate docs' examples, and
-//! both target bodies pass over the seeds and over a few thousand
+//! the target bodies pass over the seeds and over a few thousand
 //! pseudo-random inputs, so a broken checker shows up without a nightly.
 
 use std::path::PathBuf;
@@ -205,7 +205,7 @@ fn ops_examples() {
 }
 
 #[test]
-fn pseudo_random_inputs_pass_both_targets() {
+fn pseudo_random_inputs_pass_the_targets() {
     let mut rng = Lcg(42);
     for _ in 0..3000 {
         let len = rng.below(96);
@@ -216,6 +216,22 @@ fn pseudo_random_inputs_pass_both_targets() {
         if let Ok(input) = OpsInput::arbitrary_take_rest(Unstructured::new(&bytes)) {
             run_ops(&input);
         }
+        if let Ok(input) = SliceInput::arbitrary_take_rest(Unstructured::new(&bytes)) {
+            run_slice(&input);
+        }
+    }
+}
+
+#[test]
+fn seeds_pass_the_slice_target_with_one_byte_slices() {
+    for seed in codec_seeds() {
+        let codec = seed.input();
+        run_slice(&SliceInput {
+            config: codec.config,
+            chunks: codec.chunks_a.clone(),
+            outs: vec![0],
+            stream: &codec.full_stream(),
+        });
     }
 }
 

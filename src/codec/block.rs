@@ -26,10 +26,11 @@
 //! block's edges.
 
 #[cfg(test)]
+#[cfg(feature = "alloc")]
 mod tests;
 
 use super::case::ascii_upper;
-use super::sink::Sink;
+use super::sink::{Sink, Slot};
 
 /// Bytes per step.
 pub(crate) const BLOCK: usize = 64;
@@ -50,7 +51,7 @@ const REACH: usize = 3;
 /// An input shorter than a block (but not very short) is copied into one,
 /// so short messages take this path too.
 #[inline(always)]
-pub(crate) fn block_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+pub(crate) fn block_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     let mut n = 0;
     while let Some(block) = src[n..].first_chunk::<BLOCK>() {
         let (upper, taken) = upper_block(block);

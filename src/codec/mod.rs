@@ -3,22 +3,27 @@
 //!
 //! The rest of the folder is what it is built from: `utf8.rs` decodes one
 //! sequence, `case.rs` looks up uppercases, `block.rs` and `runs.rs` are the
-//! fast paths over runs of text, `sink.rs` writes into reserved output.
+//! fast paths over runs of text, `sink.rs` writes into reserved output,
+//! `slice.rs` drives the codec into a caller's slice (`feed_into`).
 
 mod block;
 mod case;
 pub(crate) mod error;
 mod runs;
 mod sink;
+pub(crate) mod slice;
 mod utf8;
 
+#[cfg(feature = "alloc")]
 use bytes::BytesMut;
 
 use block::block_run;
 use case::upper;
 use error::{CodecError, InvalidSequence};
 use runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
-use sink::{with_sink, Sink};
+#[cfg(feature = "alloc")]
+use sink::with_sink;
+use sink::{Sink, Slot};
 use utf8::{decode, Step};
 
 /// U+FFFD REPLACEMENT CHARACTER, which is its own uppercase.
@@ -94,7 +99,8 @@ enum State {
 /// Its law: the concatenated output never depends on how the input was split
 /// into `feed` calls. See the [crate docs](crate) for the exact contract.
 /// The state is constant-size: at most 3 held bytes of a UTF-8 sequence
-/// that a chunk boundary cut in two.
+/// that a chunk boundary cut in two, and at most 12 bytes of output that
+/// [`feed_into`](Self::feed_into) had no room for.
 #[derive(Debug, Clone)]
 pub struct Codec {
     config: Config,
@@ -105,6 +111,9 @@ pub struct Codec {
     /// Ill-formed sequences met so far (see [`Codec::invalid_sequences`]).
     invalid_sequences: u64,
     state: State,
+    /// Output that `feed_into` produced but found no room for: written
+    /// first by the next call (`slice.rs`).
+    overflow: slice::Overflow,
 }
 
 impl Default for Codec {
@@ -130,6 +139,7 @@ impl Codec {
             position: 0,
             invalid_sequences: 0,
             state: State::Open,
+            overflow: slice::Overflow::new(),
         }
     }
 
@@ -185,8 +195,11 @@ impl Codec {
     /// Always consumes all of `input`: an incomplete sequence at its end is
     /// held (never emitted early, never an error) until the next call.
     /// On error nothing after the offending byte is emitted, and the error
-    /// is sticky.
+    /// is sticky. (Output that [`feed_into`](Self::feed_into) had no room
+    /// for comes first.) Needs the `alloc` feature.
+    #[cfg(feature = "alloc")]
     pub fn feed(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        self.overflow.drain_into(out);
         self.check_open()?;
         match self.config.casing {
             Casing::Ascii => {
@@ -212,33 +225,48 @@ impl Codec {
     /// incomplete sequence according to the [`InvalidUtf8`] policy.
     ///
     /// Idempotent: a second call appends nothing and returns the same result.
+    /// Needs the `alloc` feature.
+    #[cfg(feature = "alloc")]
     pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), CodecError> {
+        self.overflow.drain_into(out);
+        let (tail, len) = self.finish_tail()?;
+        out.extend_from_slice(&tail[..len]);
+        Ok(())
+    }
+
+    /// Ends the stream: returns what is left to emit (the held bytes
+    /// or U+FFFD, per policy; at most 3 bytes) and marks the codec finished.
+    fn finish_tail(&mut self) -> Result<([u8; 3], usize), CodecError> {
         match &self.state {
             State::Failed(err) => return Err(err.clone()),
-            State::Finished => return Ok(()),
+            State::Finished => return Ok(([0; 3], 0)),
             State::Open => {}
         }
+        let mut tail = ([0; 3], 0);
         if self.held_len > 0 {
             let held = self.held;
             let held = &held[..self.pending_len()];
             let offset = self.position - held.len() as u64;
             self.held_len = 0;
             self.invalid_sequences += 1;
-            match self.config.invalid {
-                InvalidUtf8::PassThrough => out.extend_from_slice(held),
-                InvalidUtf8::Replace => out.extend_from_slice(REPLACEMENT),
+            let emit = match self.config.invalid {
+                InvalidUtf8::PassThrough => held,
+                InvalidUtf8::Replace => REPLACEMENT,
                 InvalidUtf8::Reject => {
                     return Err(self.fail(CodecError::TruncatedUtf8 {
                         offset,
                         sequence: InvalidSequence::new(held),
                     }))
                 }
-            }
+            };
+            tail.0[..emit.len()].copy_from_slice(emit);
+            tail.1 = emit.len();
         }
         self.state = State::Finished;
-        Ok(())
+        Ok(tail)
     }
 
+    #[cfg(feature = "alloc")]
     fn check_open(&self) -> Result<(), CodecError> {
         match &self.state {
             State::Open => Ok(()),
@@ -259,7 +287,11 @@ impl Codec {
     /// instead of 16 and keeps up with `memcpy`. Without `std` there is no
     /// runtime detection, and the portable build runs everywhere (CI tests
     /// both: `cargo test` and `cargo test --no-default-features --lib`).
-    fn feed_piece(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_piece<S: Slot>(
+        &mut self,
+        input: &[u8],
+        sink: &mut Sink<'_, S>,
+    ) -> Result<(), CodecError> {
         #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, as checked just above.
@@ -270,14 +302,22 @@ impl Codec {
 
     #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
     #[target_feature(enable = "avx2")]
-    fn feed_unicode_avx2(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode_avx2<S: Slot>(
+        &mut self,
+        input: &[u8],
+        sink: &mut Sink<'_, S>,
+    ) -> Result<(), CodecError> {
         self.feed_unicode(input, sink)
     }
 
     /// [`feed_unicode_local`](Self::feed_unicode_local) on a local copy of
     /// the sink (see [`Sink::take`]).
     #[inline(always)]
-    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode<S: Slot>(
+        &mut self,
+        input: &[u8],
+        sink: &mut Sink<'_, S>,
+    ) -> Result<(), CodecError> {
         let mut local = sink.take();
         let result = self.feed_unicode_local(input, &mut local);
         *sink = local;
@@ -287,7 +327,11 @@ impl Codec {
     /// The Unicode path for one piece: first complete any held sequence,
     /// then alternate ASCII runs and single non-ASCII sequences.
     #[inline(always)]
-    fn feed_unicode_local(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode_local<S: Slot>(
+        &mut self,
+        input: &[u8],
+        sink: &mut Sink<'_, S>,
+    ) -> Result<(), CodecError> {
         let base = self.position;
         self.position += input.len() as u64;
         let mut i = 0;
@@ -409,7 +453,7 @@ impl Codec {
 
 /// Runs the ASCII casing over `input`, with AVX2 where the CPU has it (see
 /// [`Codec::feed_piece`]).
-fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
+fn ascii_piece<S: Slot>(input: &[u8], sink: &mut Sink<'_, S>) {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, as checked just above.
@@ -420,13 +464,13 @@ fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
 
 #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 #[target_feature(enable = "avx2")]
-fn ascii_piece_avx2(input: &[u8], sink: &mut Sink<'_>) {
+fn ascii_piece_avx2<S: Slot>(input: &[u8], sink: &mut Sink<'_, S>) {
     sink.push_ascii_upper(input)
 }
 
 /// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.
 #[inline(always)]
-fn push_upper(sink: &mut Sink<'_>, scalar: u32, src: &[u8]) {
+fn push_upper<S: Slot>(sink: &mut Sink<'_, S>, scalar: u32, src: &[u8]) {
     match upper(scalar) {
         Some((word, len)) => sink.push_array(word, len),
         None => sink.push(src),

@@ -12,7 +12,7 @@
 //! a run loop never has to be right about anything but its own case.
 
 use super::case::{upper_four_byte, upper_three_byte, upper_two_byte};
-use super::sink::Sink;
+use super::sink::{Sink, Slot};
 
 /// Bytes 0–1 of a word are a 2-byte lead (C0..=DF) and a continuation byte.
 const TWO_MASK: u32 = 0xC0E0;
@@ -48,7 +48,7 @@ pub(crate) fn is_three_byte(word: u32) -> bool {
 /// `src` and returns how many bytes it took (even). Unrolled by two: one
 /// word load and mask serve both sequences it holds.
 #[inline(always)]
-pub(crate) fn two_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+pub(crate) fn two_byte_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     let mut n = 0;
     while let Some(&bytes) = src[n..].first_chunk::<4>() {
         let word = u32::from_le_bytes(bytes);
@@ -72,8 +72,8 @@ pub(crate) fn two_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 /// `src` (with at least one byte after each) and returns how many bytes it
 /// took (a multiple of 3).
 #[inline(always)]
-pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
-    run_of::<3>(sink, src, |bytes| {
+pub(crate) fn three_byte_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
+    run_of::<S, 3>(sink, src, |bytes| {
         if is_three_byte(u32::from_le_bytes(bytes)) {
             upper_three_byte(bytes)
         } else {
@@ -86,8 +86,8 @@ pub(crate) fn three_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 /// scripts) at the start of `src` and returns how many bytes it took (a
 /// multiple of 4).
 #[inline(always)]
-pub(crate) fn four_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
-    run_of::<4>(sink, src, |bytes| {
+pub(crate) fn four_byte_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
+    run_of::<S, 4>(sink, src, |bytes| {
         if u32::from_le_bytes(bytes) & FOUR_MASK == FOUR {
             upper_four_byte(bytes)
         } else {
@@ -100,8 +100,8 @@ pub(crate) fn four_byte_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
 /// bytes in view start a `LEN`-byte sequence that `upper` accepts, store
 /// what it returns and step over the sequence.
 #[inline(always)]
-fn run_of<const LEN: usize>(
-    sink: &mut Sink<'_>,
+fn run_of<S: Slot, const LEN: usize>(
+    sink: &mut Sink<'_, S>,
     src: &[u8],
     upper: impl Fn([u8; 4]) -> Option<([u8; 8], usize)>,
 ) -> usize {

@@ -1,15 +1,21 @@
-//! Writing straight into a `BytesMut`'s spare capacity.
+//! Writing straight into output space: a `BytesMut`'s spare capacity
+//! (`feed`) or a caller's slice (`feed_into`).
 //!
 //! The hot loops write each output byte once, into memory reserved up front,
 //! instead of zero-filling first or checking capacity per byte. They also
 //! write whole blocks and words past the bytes they keep (into [`SLACK`]),
 //! which turns variable-length copies into fixed-size stores. This is the
 //! codec's only `unsafe` besides calling the AVX2 build of its loop
-//! (`codec.rs`): a `set_len` over bytes [`Sink`] has initialised. (The
+//! (`mod.rs`): a `set_len` over bytes [`Sink`] has initialised. (The
 //! shell has two more, in `pipe.rs`: mapping stdin and its SIGBUS handler.)
+//!
+//! [`Sink`] is generic over its [`Slot`] type: `MaybeUninit<u8>` for spare
+//! capacity, `u8` for a caller's `&mut [u8]` (which cannot be viewed as
+//! uninitialised memory safely). Either way a write is one inlined store.
 
 use core::mem::MaybeUninit;
 
+#[cfg(feature = "alloc")]
 use bytes::BytesMut;
 
 use super::case::ascii_upper;
@@ -22,22 +28,57 @@ const LONG_BLOCK: usize = 128;
 /// Scratch room past the output bound for the fixed-size stores of
 /// [`Sink::push_array`] (up to a whole block of the block path) and of
 /// ASCII words.
-const SLACK: usize = 64;
+pub(crate) const SLACK: usize = 64;
 
-/// An append-only cursor over reserved, uninitialised memory.
-pub(crate) struct Sink<'a> {
-    buf: &'a mut [MaybeUninit<u8>],
+/// A byte of output space the hot loops can store into. Crate-private, so
+/// sealed: only the two impls below exist.
+pub(crate) trait Slot {
+    /// Stores `byte` in this slot.
+    fn set(&mut self, byte: u8);
+}
+
+impl Slot for u8 {
+    #[inline(always)]
+    fn set(&mut self, byte: u8) {
+        *self = byte;
+    }
+}
+
+impl Slot for MaybeUninit<u8> {
+    #[inline(always)]
+    fn set(&mut self, byte: u8) {
+        self.write(byte);
+    }
+}
+
+/// An append-only cursor over reserved output slots (by default
+/// uninitialised memory).
+pub(crate) struct Sink<'a, S: Slot = MaybeUninit<u8>> {
+    buf: &'a mut [S],
     len: usize,
 }
 
-impl<'a> Sink<'a> {
+impl<'a, S: Slot> Sink<'a, S> {
+    /// A cursor at the start of `buf`. Writers need [`SLACK`] slots past
+    /// the most they keep (see `Codec::max_output_len`).
+    #[inline(always)]
+    pub(crate) fn new(buf: &'a mut [S]) -> Self {
+        Sink { buf, len: 0 }
+    }
+
+    /// Bytes kept so far: the first `len()` slots are written.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Moves the cursor out, leaving `self` empty until it is assigned back.
     ///
     /// A hot loop works on the moved-out copy, a local whose fields can live
     /// in registers: through `&mut Sink`, every byte stored into the output
     /// may alias the cursor itself, and the compiler reloads it after each.
     #[inline(always)]
-    pub(crate) fn take(&mut self) -> Sink<'a> {
+    pub(crate) fn take(&mut self) -> Sink<'a, S> {
         Sink {
             buf: core::mem::take(&mut self.buf),
             len: self.len,
@@ -53,7 +94,7 @@ impl<'a> Sink<'a> {
         }
         let dst = &mut self.buf[self.len..self.len + bytes.len()];
         for (d, &s) in dst.iter_mut().zip(bytes) {
-            d.write(s);
+            d.set(s);
         }
         self.len += bytes.len();
     }
@@ -65,7 +106,7 @@ impl<'a> Sink<'a> {
         debug_assert!(len <= N && N <= SLACK);
         let dst = self.buf[self.len..].first_chunk_mut::<N>().unwrap();
         for k in 0..N {
-            dst[k].write(bytes[k]);
+            dst[k].set(bytes[k]);
         }
         self.len += len;
     }
@@ -75,7 +116,7 @@ impl<'a> Sink<'a> {
     pub(crate) fn push_ascii_upper(&mut self, src: &[u8]) {
         let dst = &mut self.buf[self.len..self.len + src.len()];
         for (d, &s) in dst.iter_mut().zip(src) {
-            d.write(ascii_upper(s));
+            d.set(ascii_upper(s));
         }
         self.len += src.len();
     }
@@ -97,7 +138,7 @@ impl<'a> Sink<'a> {
         let dst = &mut self.buf[self.len + n..self.len + src.len()];
         let blocks = src[n..].chunks_exact(LONG_BLOCK);
         for (block, dst) in blocks.zip(dst.chunks_exact_mut(LONG_BLOCK)) {
-            if !ascii_block::<LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
+            if !ascii_block::<S, LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
                 // Keep the block's ASCII prefix. (A free function: passing
                 // `self` to a call would pin the cursor in memory.)
                 let n = n + ascii_prefix_len(block);
@@ -115,7 +156,7 @@ impl<'a> Sink<'a> {
             if s >= 0x80 {
                 break;
             }
-            self.buf[self.len + n].write(ascii_upper(s));
+            self.buf[self.len + n].set(ascii_upper(s));
             n += 1;
         }
         self.len += n;
@@ -131,7 +172,7 @@ impl<'a> Sink<'a> {
         let at = self.len + *n;
         let dst = self.buf[at..].first_chunk_mut::<WORD>().unwrap();
         for (d, s) in dst.iter_mut().zip(swar_ascii_upper(word).to_le_bytes()) {
-            d.write(s);
+            d.set(s);
         }
         let high = word & 0x8080_8080_8080_8080;
         if high != 0 {
@@ -148,11 +189,11 @@ impl<'a> Sink<'a> {
 /// Stores the ASCII uppercase of `block` in `dst`, and says whether the
 /// whole block was ASCII.
 #[inline(always)]
-fn ascii_block<const B: usize>(block: &[u8; B], dst: &mut [MaybeUninit<u8>; B]) -> bool {
+fn ascii_block<S: Slot, const B: usize>(block: &[u8; B], dst: &mut [S; B]) -> bool {
     let mut any = 0;
     for k in 0..B {
         any |= block[k];
-        dst[k].write(ascii_upper(block[k]));
+        dst[k].set(ascii_upper(block[k]));
     }
     any < 0x80
 }
@@ -178,21 +219,20 @@ const fn swar_ascii_upper(word: u64) -> u64 {
 
 /// Reserves room for `max` bytes at the end of `out`, lets `f` append up to
 /// that many through a [`Sink`], and keeps exactly what it appended.
+#[cfg(feature = "alloc")]
 pub(crate) fn with_sink<R>(
     out: &mut BytesMut,
     max: usize,
     f: impl FnOnce(&mut Sink<'_>) -> R,
 ) -> R {
     out.reserve(max + SLACK);
-    let mut sink = Sink {
-        buf: &mut out.spare_capacity_mut()[..max + SLACK],
-        len: 0,
-    };
+    let mut sink = Sink::new(&mut out.spare_capacity_mut()[..max + SLACK]);
     let result = f(&mut sink);
     let kept = sink.len;
     debug_assert!(kept <= max, "output bound exceeded");
     // SAFETY: `Sink` only advances `len` over slots of `buf` it has already
-    // initialised with `MaybeUninit::write` (stores past `len` are scratch),
+    // initialised with `Slot::set`, that is `MaybeUninit::write` (stores
+    // past `len` are scratch),
     // and `buf` lies within `out`'s spare capacity, so the first `kept`
     // spare bytes are initialised.
     unsafe { out.set_len(out.len() + kept) };

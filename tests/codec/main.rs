@@ -6,4 +6,5 @@
 mod contract;
 mod exhaustive;
 mod proptests;
+mod strategies;
 mod testkit;

@@ -1,10 +1,10 @@
 //! `upcase pipe`: the codec as a Unix filter, stdin → stdout, no network.
 //!
-//! A plain synchronous loop: read up to 64 KiB, [`Codec::feed`] it into a
-//! reused output buffer, write that out, repeat; at EOF, [`Codec::finish`].
-//! Memory is fixed (one input buffer and at most `max_output_len` of
-//! output) whatever the input size, and the output is exactly the server's
-//! for the same flags, since both are the same codec.
+//! A plain synchronous loop: read up to 64 KiB and write it into an
+//! [`UpcaseWriter`] over stdout, repeat; at EOF, finish it. Memory is fixed
+//! (one input buffer and the writer's output buffer) whatever the input
+//! size, and the output is exactly the server's for the same flags, since
+//! both are the same codec.
 //!
 //! When stdin is a non-empty regular file (`upcase pipe < in.txt`), it is
 //! mapped read-only instead, from its current offset to its size at fstat
@@ -28,19 +28,18 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-use bytes::BytesMut;
 use memmap2::{Advice, Mmap, MmapOptions};
 
 use crate::args::CodecArgs;
-use upcase::{Codec, CodecError, Config};
+use upcase::io::UpcaseWriter;
+use upcase::{CodecError, Config};
 
 /// Bytes read from stdin at a time.
 const BUF_LEN: usize = 64 * 1024;
 
-/// Bytes of a mapped stdin fed to the codec at a time. Its output (at most
-/// 3 × this) is written before the next window, so memory for output stays
-/// fixed. 64 KiB to 4 MiB measured alike (README, Throughput); 256 KiB keeps
-/// the window and its output within this machine's 1 MiB L2.
+/// Bytes of a mapped stdin written to the [`UpcaseWriter`] at a time (it
+/// takes them 32 KiB at a time, writing each piece's output before the
+/// next, so memory for output stays fixed).
 const WINDOW: usize = 256 * 1024;
 
 /// Exit status on a reject (`--invalid reject` and ill-formed input).
@@ -119,41 +118,56 @@ fn run(config: Config) -> Result<(), Stop> {
         .try_clone_to_owned()
         .map(File::from)
         .map_err(Stop::Stdin)?;
-    let mut output = io::stdout()
+    let output = io::stdout()
         .as_fd()
         .try_clone_to_owned()
         .map(File::from)
         .map_err(Stop::Stdout)?;
 
-    let mut codec = Codec::new(config);
-    let mut out = BytesMut::new();
-    if let Some(mapped) = Mapped::stdin(&mut input) {
-        let (fed, result) = mapped.feed(&mut codec, &mut out, &mut output);
+    let mut writer = UpcaseWriter::with_config(output, config);
+    let result = pump(&mut input, &mut writer);
+    match result {
+        Ok(()) => writer.finish().map(drop).map_err(Stop::writing),
+        Err(stop) => {
+            // Stopped early: write what there is, not the end of the stream
+            // (a held incomplete sequence stays unwritten).
+            let _ = writer.into_inner();
+            Err(stop)
+        }
+    }
+}
+
+/// Moves all of stdin through the writer (mapped, then read()).
+fn pump(input: &mut File, writer: &mut UpcaseWriter<File>) -> Result<(), Stop> {
+    if let Some(mapped) = Mapped::stdin(input) {
+        let result = mapped.feed(writer);
         // Leave stdin's offset where read() would have: past every byte fed
         // to the codec. The shared offset is what a shell script sees next
         // (`{ upcase pipe; cat; } < file`).
-        let end = mapped.start + fed as u64;
+        let end = mapped.start + writer.codec().position();
         let sought = input.seek(SeekFrom::Start(end)).map_err(Stop::Stdin);
         result?;
         sought?;
         // Then go on with read(), as for a pipe: it normally meets EOF at
         // once, but if the file grew since fstat, the new bytes are read too.
     }
-    read_loop(&mut input, &mut codec, &mut out, &mut output)?;
-    let finished = codec.finish(&mut out);
-    write_then(finished, &mut out, &mut output)
+    read_loop(input, writer)
+}
+
+impl Stop {
+    /// An error of the writer: the codec's reject (its source), or stdout's.
+    fn writing(err: io::Error) -> Self {
+        match err.get_ref().and_then(|e| e.downcast_ref::<CodecError>()) {
+            Some(rejected) => Stop::Rejected(rejected.clone()),
+            None => Stop::Stdout(err),
+        }
+    }
 }
 
 /// The read() loop: stdin that is a pipe, tty, socket, special or empty
 /// file, or a regular file that could not be mapped.
-fn read_loop(
-    input: &mut File,
-    codec: &mut Codec,
-    out: &mut BytesMut,
-    output: &mut File,
-) -> Result<(), Stop> {
+fn read_loop(input: &mut File, writer: &mut UpcaseWriter<File>) -> Result<(), Stop> {
     let mut buf = vec![0u8; BUF_LEN];
-    out.reserve(codec.max_output_len(BUF_LEN));
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => return Ok(()),
@@ -161,22 +175,8 @@ fn read_loop(
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(Stop::Stdin(err)),
         };
-        let fed = codec.feed(&buf[..n], out);
-        write_then(fed, out, output)?;
+        writer.write_all(&buf[..n]).map_err(Stop::writing)?;
     }
-}
-
-/// Writes and clears what a `feed` or `finish` appended to `out`, then
-/// passes on its result: on a reject `out` holds the valid prefix, which
-/// is written before the filter stops.
-fn write_then(
-    result: Result<(), CodecError>,
-    out: &mut BytesMut,
-    output: &mut File,
-) -> Result<(), Stop> {
-    output.write_all(out).map_err(Stop::Stdout)?;
-    out.clear();
-    result.map_err(Stop::Rejected)
 }
 
 /// Stdin that is a regular file, mapped read-only from its current offset
@@ -228,25 +228,12 @@ impl Mapped {
         Some(Self { map, start })
     }
 
-    /// Feeds the mapping to `codec` window by window, writing each window's
-    /// output. Returns how many bytes were fed, with the outcome.
-    fn feed(
-        &self,
-        codec: &mut Codec,
-        out: &mut BytesMut,
-        output: &mut File,
-    ) -> (usize, Result<(), Stop>) {
-        out.reserve(codec.max_output_len(WINDOW));
-        let mut fed = 0;
+    /// Writes the mapping into `writer` window by window.
+    fn feed(&self, writer: &mut UpcaseWriter<File>) -> Result<(), Stop> {
         for window in self.map.chunks(WINDOW) {
-            fed += window.len();
-            let result = codec.feed(window, out);
-            let result = write_then(result, out, output);
-            if result.is_err() {
-                return (fed, result);
-            }
+            writer.write_all(window).map_err(Stop::writing)?;
         }
-        (fed, Ok(()))
+        Ok(())
     }
 }
 

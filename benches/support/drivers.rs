@@ -1,0 +1,169 @@
+//! One driver per adapter over in-memory streams (a byte slice in, a
+//! discarding sink out), shared by `adapters.rs` (criterion) and
+//! `instructions.rs` (callgrind). The async adapters are polled by hand
+//! with a no-op waker: the in-memory streams are always ready.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use tokio_util::codec::{Encoder, FramedRead};
+use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
+use upcase::io::{futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
+use upcase::{Codec, CoderResult};
+
+pub const CORPUS_LEN: usize = 1 << 20;
+/// Reads and writes of 64 KiB, as the server and `upcase pipe` do.
+pub const CHUNK: usize = 64 * 1024;
+
+const ASCII: &str =
+    "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs!\n";
+const MIXED: &str = "Hello мир, grüße 世界! Ξένος café — straße 東京 Москва ñandú.\n";
+
+/// About 1 MiB of `ascii` or `mixed` text, cut at a character boundary.
+pub fn corpus(name: &str) -> Vec<u8> {
+    let sample = if name == "ascii" { ASCII } else { MIXED };
+    let mut bytes = sample.repeat(CORPUS_LEN / sample.len() + 1).into_bytes();
+    let mut len = CORPUS_LEN;
+    while !sample.is_char_boundary(len % sample.len()) {
+        len -= 1;
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Every driver, by name.
+pub const MODES: [&str; 10] = [
+    "feed",
+    "feed_into",
+    "std_reader",
+    "std_writer",
+    "tokio_reader",
+    "tokio_writer",
+    "futures_reader",
+    "futures_writer",
+    "framed_read",
+    "encoder",
+];
+
+/// Buffers reused across runs, as a server reuses them.
+pub struct Buffers {
+    out: BytesMut,
+    buf: Vec<u8>,
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self {
+            out: BytesMut::with_capacity(3 * CHUNK + 1024),
+            buf: vec![0; 3 * CHUNK + 1024],
+        }
+    }
+}
+
+/// Runs a future whose I/O is always ready.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// Uppercases all of `input` through the driver `mode`.
+#[inline(never)]
+pub fn run(mode: &str, input: &[u8], b: &mut Buffers) {
+    let Buffers { out, buf } = b;
+    match mode {
+        "feed" => {
+            let mut codec = Codec::default();
+            for chunk in input.chunks(CHUNK) {
+                out.clear();
+                codec.feed(black_box(chunk), out).unwrap();
+                black_box(&out);
+            }
+            codec.finish(out).unwrap();
+        }
+        "feed_into" => {
+            let mut codec = Codec::default();
+            for chunk in input.chunks(CHUNK) {
+                let mut rest = black_box(chunk);
+                loop {
+                    let (result, read, written) = codec.feed_into(rest, buf, false);
+                    black_box(&buf[..written]);
+                    rest = &rest[read..];
+                    if result.unwrap() == CoderResult::InputEmpty {
+                        break;
+                    }
+                }
+            }
+            let _ = codec.feed_into(&[], buf, true);
+        }
+        "std_reader" => {
+            let mut reader = UpcaseReader::new(black_box(input));
+            while reader.read(&mut buf[..CHUNK]).unwrap() > 0 {
+                black_box(&buf);
+            }
+        }
+        "std_writer" => {
+            let mut writer = UpcaseWriter::new(std::io::sink());
+            for chunk in input.chunks(CHUNK) {
+                writer.write_all(black_box(chunk)).unwrap();
+            }
+            writer.finish().unwrap();
+        }
+        "tokio_reader" => {
+            use tokio::io::AsyncReadExt;
+            let mut reader = tio::UpcaseReader::new(black_box(input));
+            while ready(reader.read(&mut buf[..CHUNK])).unwrap() > 0 {
+                black_box(&buf);
+            }
+        }
+        "tokio_writer" => {
+            use tokio::io::AsyncWriteExt;
+            let mut writer = tio::UpcaseWriter::new(tokio::io::sink());
+            for chunk in input.chunks(CHUNK) {
+                ready(writer.write_all(black_box(chunk))).unwrap();
+            }
+            ready(writer.shutdown()).unwrap();
+        }
+        "futures_reader" => {
+            use smol::io::AsyncReadExt;
+            let mut reader = fio::UpcaseReader::new(black_box(input));
+            while ready(reader.read(&mut buf[..CHUNK])).unwrap() > 0 {
+                black_box(&buf);
+            }
+        }
+        "futures_writer" => {
+            use smol::io::AsyncWriteExt;
+            let mut writer = fio::UpcaseWriter::new(smol::io::sink());
+            for chunk in input.chunks(CHUNK) {
+                ready(writer.write_all(black_box(chunk))).unwrap();
+            }
+            ready(writer.close()).unwrap();
+        }
+        "framed_read" => {
+            let mut frames =
+                FramedRead::with_capacity(black_box(input), UpcaseDecoder::new(), CHUNK);
+            while let Some(frame) = ready(frames.next()) {
+                black_box(frame.unwrap());
+            }
+        }
+        "encoder" => {
+            let mut encoder = UpcaseEncoder::new();
+            for chunk in input.chunks(CHUNK) {
+                out.clear();
+                encoder.encode(black_box(chunk), out).unwrap();
+                black_box(&out);
+            }
+            encoder.encode(Finish, out).unwrap();
+        }
+        _ => panic!("unknown mode {mode}; one of {MODES:?}"),
+    }
+}

@@ -1,0 +1,224 @@
+//! The codec on a byte stream: adapters for std, Tokio, futures-io and
+//! tokio-util, each behind the feature named after the crate it needs.
+//!
+//! | feature | module | types |
+//! |---|---|---|
+//! | `std` | [`upcase::io`](self) | [`UpcaseReader`], [`UpcaseWriter`] over `Read`/`Write` |
+//! | `tokio` | [`upcase::io::tokio`](self::tokio) | `UpcaseReader`, `UpcaseWriter` over `AsyncRead`/`AsyncWrite` |
+//! | `futures-io` | [`upcase::io::futures`](self::futures) | the same pair over futures-io (smol, async-std) |
+//! | `tokio-util` | [`upcase::io::tokio_util`](self::tokio_util) | `UpcaseDecoder`, `UpcaseEncoder` for `Framed*` |
+//!
+//! All of them run one driver loop (here) over [`Codec::feed_into`], so
+//! they share its law: the output never depends on how the inner stream
+//! splits its reads or accepts its writes, nor on the size of the caller's
+//! buffers. Each uses fixed memory: one 32 KiB input buffer (readers) or
+//! one output buffer of `max_output_len(32 KiB)` (writers).
+//!
+//! Errors: a [`CodecError`] (only under
+//! [`InvalidUtf8::Reject`](crate::InvalidUtf8::Reject)) surfaces as an
+//! [`io::Error`] of kind
+//! [`InvalidData`](::std::io::ErrorKind::InvalidData) whose source is the
+//! `CodecError`, reachable with `get_ref()` and `downcast_ref`; its message
+//! names the stream offset. It comes after every byte of output before the
+//! offending input, and again on every later call.
+
+use ::std::io;
+use ::std::task::{ready, Poll};
+
+use crate::{Codec, CodecError, CoderResult};
+
+mod std;
+pub use self::std::{UpcaseReader, UpcaseWriter};
+
+#[cfg(feature = "futures-io")]
+pub mod futures;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+#[cfg(feature = "tokio-util")]
+pub mod tokio_util;
+
+/// A [`CodecError`] as an `io::Error` of kind `InvalidData`, with the
+/// `CodecError` as its source (`err.get_ref()` then `downcast_ref`).
+impl From<CodecError> for io::Error {
+    fn from(err: CodecError) -> Self {
+        io::Error::new(io::ErrorKind::InvalidData, err)
+    }
+}
+
+/// Input bytes a reader asks its inner stream for at once: one codec piece.
+const READ_BUF: usize = Codec::PIECE_LEN;
+
+/// A writer's output buffer: room for the output of one whole piece and
+/// the codec's scratch (64 bytes), so `feed_into` takes 32 KiB per call.
+const WRITE_BUF: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+
+/// The reading side's state: the codec and the input it has not taken yet.
+#[derive(Debug)]
+pub(crate) struct ReadState {
+    codec: Codec,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    failed: bool,
+}
+
+impl ReadState {
+    pub(crate) fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+            failed: false,
+        }
+    }
+
+    pub(crate) fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// Fills `out` with uppercased bytes, reading from the inner stream
+    /// through `fill` only when the codec has taken all it had. Ready with
+    /// 0 only at the end of the stream (or for an empty `out`).
+    ///
+    /// Restartable: `fill` is only called before anything was written in
+    /// this call, so a `Pending` loses nothing.
+    pub(crate) fn poll_read(
+        &mut self,
+        out: &mut [u8],
+        mut fill: impl FnMut(&mut [u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            // After an error, report it (sticky) without reading on.
+            if self.start == self.end && !self.eof && !self.failed {
+                let n = ready!(fill(&mut self.buf))?;
+                self.start = 0;
+                self.end = n;
+                self.eof = n == 0;
+            }
+            let input = &self.buf[self.start..self.end];
+            let (result, read, written) = self.codec.feed_into(input, out, self.eof);
+            self.start += read;
+            match result {
+                Err(err) => {
+                    self.failed = true;
+                    return Poll::Ready(if written > 0 {
+                        Ok(written) // the error comes back next time
+                    } else {
+                        Err(err.into())
+                    });
+                }
+                Ok(CoderResult::OutputFull) => {
+                    // `out` is not empty, so something was written.
+                    debug_assert!(written > 0);
+                    return Poll::Ready(Ok(written));
+                }
+                Ok(CoderResult::InputEmpty) if written > 0 || self.eof => {
+                    return Poll::Ready(Ok(written))
+                }
+                Ok(CoderResult::InputEmpty) => {} // all held: read more
+            }
+        }
+    }
+}
+
+/// The writing side's state: the codec and the output not yet written.
+#[derive(Debug)]
+pub(crate) struct WriteState {
+    codec: Codec,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl WriteState {
+    pub(crate) fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            buf: vec![0; WRITE_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// Writes out all buffered output through `write`.
+    pub(crate) fn poll_drain(
+        &mut self,
+        mut write: impl FnMut(&[u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<()>> {
+        while self.start < self.end {
+            let n = ready!(write(&self.buf[self.start..self.end]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.start += n;
+        }
+        self.start = 0;
+        self.end = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes out what is buffered, then uppercases a prefix of `input`
+    /// into the buffer and says how long it was. The output is written by
+    /// the next call (or a flush or finish).
+    ///
+    /// Restartable: input is only taken after the buffer was drained, so a
+    /// `Pending` loses nothing. An error met while taking input is
+    /// reported by the next call, after the output before it is out.
+    pub(crate) fn poll_write(
+        &mut self,
+        input: &[u8],
+        mut write: impl FnMut(&[u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_drain(&mut write))?;
+            if input.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            let (result, read, written) = self.codec.feed_into(input, &mut self.buf, false);
+            self.end = written;
+            match result {
+                _ if read > 0 => return Poll::Ready(Ok(read)),
+                Err(err) if written == 0 => return Poll::Ready(Err(err.into())),
+                // Output kept from before: drain it and go on.
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends the stream: writes out the buffer and the codec's tail (or
+    /// reports a truncated sequence per policy). Idempotent.
+    pub(crate) fn poll_finish(
+        &mut self,
+        mut write: impl FnMut(&[u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.poll_drain(&mut write))?;
+            let (result, _, written) = self.codec.feed_into(&[], &mut self.buf, true);
+            self.end = written;
+            match result {
+                Err(err) if written == 0 => return Poll::Ready(Err(err.into())),
+                Ok(CoderResult::InputEmpty) if written == 0 => return Poll::Ready(Ok(())),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The result of a poll whose callbacks never return `Pending` (blocking
+/// I/O).
+fn blocking<T>(poll: Poll<T>) -> T {
+    match poll {
+        Poll::Ready(value) => value,
+        Poll::Pending => unreachable!("blocking I/O returned Pending"),
+    }
+}

@@ -1,0 +1,370 @@
+//! Every adapter against the oracle: any stream, any split of the input,
+//! any read-buffer sizes from 1 byte, and an inner stream that returns
+//! `Pending` (or `Interrupted`) and short reads and writes at random.
+
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::BytesMut;
+use futures_util::{SinkExt, Stream};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
+
+use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
+use upcase::io::{futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
+use upcase::{CodecError, Config};
+
+use crate::double::Chaos;
+use crate::slice::out_sizes;
+use crate::strategies::{sizes, stream};
+use crate::testkit::{oracle, split_sizes, Expected, CONFIGS};
+
+const REGRESSIONS: &str = "proptest-regressions/io/adapters.txt";
+
+type Outcome = (Vec<u8>, Result<(), Expected>);
+
+/// One poll of a writer, for the async drivers.
+type PollWith<'a, W> = dyn FnMut(Pin<&mut W>, &mut Context<'_>) -> Poll<io::Result<usize>> + 'a;
+
+/// The inner stream's script: mostly short reads and writes, some
+/// `Pending`/`Interrupted` (0), a few long ones.
+fn script() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![2 => Just(0u8), 4 => 1..8u8, 2 => 8..=255u8],
+        1..12,
+    )
+    .prop_map(|mut script| {
+        script.push(1); // always some progress
+        script
+    })
+}
+
+/// The `CodecError` behind an adapter's `io::Error`: kind `InvalidData`,
+/// the error as source, its offset in the message.
+fn codec_error(err: &io::Error) -> Expected {
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    let codec = err
+        .get_ref()
+        .and_then(|source| source.downcast_ref::<CodecError>())
+        .expect("the CodecError is the source");
+    let expected = Expected::of(codec);
+    let offset = expected.offset().expect("a stream error names an offset");
+    assert!(
+        err.to_string().contains(&format!("offset {offset}")),
+        "{err}"
+    );
+    expected
+}
+
+/// Reads to the end through `read` with buffers of `sizes` (cycled),
+/// retrying `Interrupted`; checks that the end and an error are sticky.
+fn read_all(mut read: impl FnMut(&mut [u8]) -> io::Result<usize>, sizes: &[usize]) -> Outcome {
+    let mut got = Vec::new();
+    let mut sizes = sizes.iter().cycle();
+    for _ in 0..10_000_000 {
+        let mut buf = vec![0xA5; *sizes.next().unwrap()];
+        match read(&mut buf) {
+            Ok(0) => {
+                assert_eq!(read(&mut [0; 16]).unwrap(), 0, "reads after the end");
+                return (got, Ok(()));
+            }
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => {
+                let expected = codec_error(&err);
+                assert_eq!(
+                    codec_error(&read(&mut [0; 16]).unwrap_err()),
+                    expected,
+                    "not sticky"
+                );
+                return (got, Err(expected));
+            }
+        }
+    }
+    panic!("the reader never ended");
+}
+
+/// Writes `chunks` through `write` (taking partial writes as they come,
+/// retrying `Interrupted`), flushing after every `flush_every`-th chunk,
+/// then finishes through `finish`. Returns how it ended.
+fn write_all(
+    chunks: &[&[u8]],
+    mut write: impl FnMut(&[u8]) -> io::Result<usize>,
+    mut flush: impl FnMut() -> io::Result<()>,
+    flush_every: usize,
+    mut finish: impl FnMut() -> io::Result<()>,
+) -> Result<(), Expected> {
+    let retry = |result: io::Result<()>| match result {
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => None,
+        other => Some(other),
+    };
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut rest = *chunk;
+        while !rest.is_empty() {
+            match write(rest) {
+                Ok(n) => {
+                    assert!(n > 0 && n <= rest.len(), "wrote {n} of {}", rest.len());
+                    rest = &rest[n..];
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    let expected = codec_error(&err);
+                    // Sticky at the end too.
+                    let end = loop {
+                        if let Some(end) = retry(finish()) {
+                            break end;
+                        }
+                    };
+                    assert_eq!(codec_error(&end.unwrap_err()), expected);
+                    return Err(expected);
+                }
+            }
+        }
+        if flush_every > 0 && i % flush_every == 0 {
+            loop {
+                match flush() {
+                    Ok(()) => break,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => panic!("flush failed: {err}"),
+                }
+            }
+        }
+    }
+    loop {
+        if let Some(end) = retry(finish()) {
+            return end.map_err(|err| codec_error(&err));
+        }
+    }
+}
+
+/// Polls `poll` to readiness, as an executor whose task is woken at once.
+fn ready<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1_000_000 {
+        if let Poll::Ready(value) = poll(&mut cx) {
+            return value;
+        }
+    }
+    panic!("never ready");
+}
+
+fn std_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
+    let mut reader = UpcaseReader::with_config(Chaos::reader(stream, script), config);
+    read_all(|buf| reader.read(buf), reads)
+}
+
+fn std_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+    let writer = std::cell::RefCell::new(UpcaseWriter::with_config(Chaos::writer(script), config));
+    let end = write_all(
+        chunks,
+        |buf| writer.borrow_mut().write(buf),
+        || writer.borrow_mut().flush(),
+        flush_every,
+        || writer.borrow_mut().try_finish(),
+    );
+    let data = writer.borrow().get_ref().data.clone();
+    (data, end)
+}
+
+fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
+    use tokio::io::{AsyncRead, ReadBuf};
+    let mut reader = tio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
+    read_all(
+        |buf| {
+            let mut buf = ReadBuf::new(buf);
+            ready(|cx| Pin::new(&mut reader).poll_read(cx, &mut buf))?;
+            Ok(buf.filled().len())
+        },
+        reads,
+    )
+}
+
+fn tokio_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+    use tokio::io::AsyncWrite;
+    let writer = std::cell::RefCell::new(tio::UpcaseWriter::with_config(
+        Chaos::writer(script),
+        config,
+    ));
+    let poll = |f: &mut PollWith<tio::UpcaseWriter<Chaos>>| {
+        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
+    };
+    let end = write_all(
+        chunks,
+        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
+        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
+        flush_every,
+        || poll(&mut |w, cx| w.poll_shutdown(cx).map_ok(|()| 0)).map(drop),
+    );
+    let inner = writer.borrow();
+    assert_eq!(
+        inner.get_ref().closed,
+        end.is_ok(),
+        "shut down only when finished"
+    );
+    (inner.get_ref().data.clone(), end)
+}
+
+fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
+    use futures_io::AsyncRead;
+    let mut reader = fio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
+    read_all(
+        |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
+        reads,
+    )
+}
+
+fn futures_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+    use futures_io::AsyncWrite;
+    let writer = std::cell::RefCell::new(fio::UpcaseWriter::with_config(
+        Chaos::writer(script),
+        config,
+    ));
+    let poll = |f: &mut PollWith<fio::UpcaseWriter<Chaos>>| {
+        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
+    };
+    let end = write_all(
+        chunks,
+        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
+        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
+        flush_every,
+        || poll(&mut |w, cx| w.poll_close(cx).map_ok(|()| 0)).map(drop),
+    );
+    let inner = writer.borrow();
+    assert_eq!(
+        inner.get_ref().closed,
+        end.is_ok(),
+        "closed only when finished"
+    );
+    (inner.get_ref().data.clone(), end)
+}
+
+/// `FramedRead` with the decoder over the chaotic reader.
+fn framed_read(config: Config, stream: &[u8], script: &[u8]) -> Outcome {
+    let mut frames = FramedRead::new(
+        Chaos::reader(stream, script),
+        UpcaseDecoder::with_config(config),
+    );
+    let mut got = Vec::new();
+    loop {
+        match ready(|cx| Pin::new(&mut frames).poll_next(cx)) {
+            None => return (got, Ok(())),
+            Some(Ok(frame)) => {
+                assert!(!frame.is_empty(), "empty frame");
+                got.extend_from_slice(&frame);
+            }
+            Some(Err(err)) => return (got, Err(codec_error(&err))),
+        }
+    }
+}
+
+/// The encoder on its own: each chunk an item, then `Finish`.
+fn encoder(config: Config, chunks: &[&[u8]]) -> Outcome {
+    let mut encoder = UpcaseEncoder::with_config(config);
+    let mut out = BytesMut::new();
+    for chunk in chunks {
+        if let Err(err) = encoder.encode(*chunk, &mut out) {
+            return (out.to_vec(), Err(codec_error(&err)));
+        }
+    }
+    let end = encoder
+        .encode(Finish, &mut out)
+        .map_err(|err| codec_error(&err));
+    (out.to_vec(), end)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn readers_equal_oracle(stream in stream(), script in script(), reads in out_sizes()) {
+        for config in CONFIGS {
+            let want = oracle(config, &stream);
+            prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std {:?}", config);
+            prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want.clone(), "tokio {:?}", config);
+            prop_assert_eq!(futures_reader(config, &stream, &script, &reads), want.clone(), "futures {:?}", config);
+            prop_assert_eq!(framed_read(config, &stream, &script), want, "FramedRead {:?}", config);
+        }
+    }
+
+    #[test]
+    fn writers_equal_oracle(stream in stream(), sizes in sizes(), script in script(), flush_every in 0..4usize) {
+        let chunks = split_sizes(&stream, &sizes);
+        for config in CONFIGS {
+            let want = oracle(config, &stream);
+            prop_assert_eq!(std_writer(config, &chunks, &script, flush_every), want.clone(), "std {:?}", config);
+            prop_assert_eq!(tokio_writer(config, &chunks, &script, flush_every), want.clone(), "tokio {:?}", config);
+            prop_assert_eq!(futures_writer(config, &chunks, &script, flush_every), want.clone(), "futures {:?}", config);
+            prop_assert_eq!(encoder(config, &chunks), want, "encoder {:?}", config);
+        }
+    }
+}
+
+/// `FramedWrite` with the encoder, through a real executor: items, then
+/// `Finish`, which passes the cut-off tail through.
+#[test]
+fn framed_write_finishes_the_tail() {
+    let items: [&[u8]; 3] = [b"stra", "\u{df}e \u{390}".as_bytes(), b"\xF0\x9F"];
+    let data = smol::block_on(async {
+        let mut sink = FramedWrite::new(Chaos::writer(&[0, 3, 1]), UpcaseEncoder::new());
+        for item in items {
+            sink.send(item).await.unwrap();
+        }
+        sink.send(Finish).await.unwrap();
+        SinkExt::<Finish>::close(&mut sink).await.unwrap();
+        sink.into_inner().data
+    });
+    assert_eq!(data, oracle(Config::default(), &items.concat()).0);
+}
+
+/// Dropping the std writer without `finish` writes the rest anyway.
+#[test]
+fn std_writer_drop_finishes() {
+    let mut out = Vec::new();
+    {
+        let mut writer = UpcaseWriter::new(&mut out);
+        writer.write_all(b"stra\xC3").unwrap();
+    }
+    assert_eq!(out, b"STRA\xC3");
+}
+
+/// `flush` writes everything but a held incomplete sequence.
+#[test]
+fn std_writer_flush_holds_only_a_split_sequence() {
+    let mut writer = UpcaseWriter::new(Vec::new());
+    writer.write_all("ab\u{df}\u{390}".as_bytes()).unwrap();
+    writer.write_all(b"\xE6\x97").unwrap(); // 日 cut short
+    writer.flush().unwrap();
+    assert_eq!(writer.get_ref(), "ABSS\u{399}\u{308}\u{301}".as_bytes());
+    writer.write_all(b"\xA5").unwrap();
+    assert_eq!(
+        writer.finish().unwrap(),
+        "ABSS\u{399}\u{308}\u{301}\u{65E5}".as_bytes()
+    );
+}
+
+/// A stream longer than the adapters' buffers (32 KiB in, 96 KiB out):
+/// every adapter crosses their boundaries, with small and large reads.
+#[test]
+fn long_stream_crosses_buffer_boundaries() {
+    let sample = "Hello мир, grüße 世界! Ξένος café — straße ΐ 😀 \u{390}\u{149}.\n";
+    let stream = sample.repeat(200_000 / sample.len()).into_bytes();
+    let chunks = split_sizes(&stream, &[70_000, 1, 5000]);
+    let script = [255, 0, 7, 255, 255];
+    for config in CONFIGS {
+        let want = oracle(config, &stream);
+        assert_eq!(std_reader(config, &stream, &script, &[40_000, 3]), want);
+        assert_eq!(tokio_reader(config, &stream, &script, &[1, 100_000]), want);
+        assert_eq!(futures_reader(config, &stream, &script, &[65_536]), want);
+        assert_eq!(framed_read(config, &stream, &script), want);
+        assert_eq!(std_writer(config, &chunks, &script, 1), want);
+        assert_eq!(tokio_writer(config, &chunks, &script, 0), want);
+        assert_eq!(futures_writer(config, &chunks, &script, 2), want);
+        assert_eq!(encoder(config, &chunks), want);
+    }
+}
