@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Instructions per input byte of `Codec::feed` (32 KiB pieces, default config)
+# over each real-text corpus, counted by callgrind: independent of machine
+# load, so it can compare two builds on a busy machine.
+#
+#   bash benches/realtext/callgrind.sh [CORPUS_DIR]   (default: target/corpora)
+#
+# Build the corpora first with benches/realtext/build-corpora.sh. Only the
+# instructions inside `Codec::feed` (and what it calls) count, not reading
+# the file. UPCASE_FORCE_IMPLEMENTATION (portable, avx2, avx512) picks the
+# dispatch level, as for the tests. Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DIR=${1:-target/corpora}
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+cargo build --release --example feed_file -q
+BIN=target/release/examples/feed_file
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+shopt -s nullglob
+files=("$DIR"/*.txt)
+if ((${#files[@]} == 0)); then
+    echo "no corpora in $DIR: run benches/realtext/build-corpora.sh $DIR" >&2
+    exit 1
+fi
+echo "| corpus | bytes | non-ASCII bytes | instructions/byte |"
+echo "|---|---:|---:|---:|"
+for f in "${files[@]}"; do
+    name=$(basename "$f" .txt)
+    bytes=$(stat -c %s "$f")
+    high=$(LC_ALL=C tr -d '\000-\177' <"$f" | wc -c)
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.out" \
+        --toggle-collect='*Codec*feed*' "$BIN" "$f" >/dev/null 2>"$TMP/$name.log"
+    ir=$(callgrind_annotate "$TMP/$name.out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
+    awk -v n="$name" -v b="$bytes" -v h="$high" -v ir="$ir" \
+        'BEGIN { printf "| %s | %d | %.1f %% | %.2f |\n", n, b, 100 * h / b, ir / b }'
+done
