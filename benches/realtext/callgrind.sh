@@ -6,10 +6,10 @@
 #
 #   bash benches/realtext/callgrind.sh [CORPUS_DIR]   (default: target/corpora)
 #
-# Build the corpora first with benches/realtext/build-corpora.sh. Only the
-# instructions inside `Codec::feed` (and what it calls) count, not reading
-# the file. UPCASE_FORCE_IMPLEMENTATION (portable, avx2, avx512) picks the
-# dispatch level, as for the tests. Prints a Markdown table.
+# Build the corpora first with benches/realtext/build-corpora.sh. Valgrind
+# does not emulate AVX-512, so this counts the AVX2 level at best;
+# UPCASE_FORCE_IMPLEMENTATION=portable counts the portable one. Prints a
+# Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR=${1:-target/corpora}

@@ -53,9 +53,13 @@ const REACH: usize = 3;
 pub(crate) fn block_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
     let mut n = 0;
     while let Some(block) = src[n..].first_chunk::<BLOCK>() {
-        let (upper, taken) = upper_block(block);
+        let (upper, taken, ascii) = upper_block(block);
         sink.push_array(upper, taken);
         n += taken;
+        // ASCII again: the ASCII fast path is several times faster.
+        if ascii {
+            return n;
+        }
         // Short of the block (less a character its end cut): something
         // else is next.
         if taken < BLOCK - REACH {
@@ -70,7 +74,7 @@ pub(crate) fn block_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
     // the real end. A character cut by it is not taken.
     let mut block = [0u8; BLOCK];
     block[..rest.len()].copy_from_slice(rest);
-    let (upper, taken) = upper_block(&block);
+    let (upper, taken, _) = upper_block(&block);
     let taken = taken.min(rest.len());
     sink.push_array(upper, taken);
     n + taken
@@ -201,16 +205,17 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
         | all(lead == 0xF4) & below(second, 0x90)
 }
 
-/// The uppercase of `block` (which starts on a character boundary) and how
-/// many of its bytes that covers: up to its first byte that is not part of
-/// a character the block knows and sees whole.
+/// The uppercase of `block` (which starts on a character boundary), how
+/// many of its bytes that covers (up to its first byte that is not part of
+/// a character the block knows and sees whole), and whether it was all
+/// ASCII.
 ///
 /// The rules cost vector instructions per byte whether they apply or not,
 /// so the block is first sorted by the lead bytes it holds, and only the
 /// rule groups it needs run. (A rule group left out only stops the block
 /// early, at a character it would have known.)
 #[inline(always)]
-fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
+fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize, bool) {
     // One bit per rule group whose leads the block holds.
     let mut groups = 0u8;
     for &b in block {
@@ -227,7 +232,9 @@ fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
             }
         };
     }
-    by_groups! {
+    // No lead byte: all ASCII, unless it stops at a stray continuation byte.
+    let ascii = groups == 0;
+    let (upper, taken) = by_groups! {
         0 => false false false false,
         1 => true false false false,
         2 => false true false false,
@@ -244,7 +251,8 @@ fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
         13 => true false true true,
         14 => false true true true,
         15 => true true true true,
-    }
+    };
+    (upper, taken, ascii && taken == BLOCK)
 }
 
 /// [`upper_block`] with the rule groups for 2-byte sequences of

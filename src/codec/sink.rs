@@ -157,9 +157,18 @@ fn ascii_block<const B: usize>(block: &[u8; B], dst: &mut [MaybeUninit<u8>; B]) 
     any < 0x80
 }
 
-/// How many bytes of `block` come before its first non-ASCII byte.
+/// How many bytes of `block` come before its first non-ASCII byte: a word
+/// at a time, as the runs of mixed text end anywhere in a long block.
+#[inline(always)]
 fn ascii_prefix_len(block: &[u8]) -> usize {
-    block.iter().position(|&b| b >= 0x80).unwrap_or(block.len())
+    for (k, word) in block.chunks_exact(WORD).enumerate() {
+        let high = u64::from_le_bytes(word.try_into().unwrap()) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return k * WORD + high.trailing_zeros() as usize / 8;
+        }
+    }
+    let tail = block.chunks_exact(WORD).remainder();
+    block.len() - tail.len() + tail.iter().position(|&b| b >= 0x80).unwrap_or(tail.len())
 }
 
 /// Uppercases the ASCII bytes of a little-endian word, 8 at a time.
