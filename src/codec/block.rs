@@ -29,6 +29,7 @@
 mod tests;
 
 use super::case::{ascii_upper, upper_four_byte, upper_three_byte, upper_two_byte};
+use super::dispatch::Simd;
 use super::runs::{is_four_byte, is_three_byte, is_two_byte};
 use super::sink::Sink;
 
@@ -57,46 +58,71 @@ const REACH: usize = 3;
 /// An input shorter than a block (but not very short) is copied into one,
 /// so short messages take this path too.
 #[inline(always)]
-pub(crate) fn block_run(sink: &mut Sink<'_>, src: &[u8]) -> usize {
+pub(crate) fn block_run(simd: impl Simd, sink: &mut Sink<'_>, src: &[u8]) -> usize {
     let mut n = 0;
     let mut stopped_at_once = 0;
     loop {
         let rest = &src[n..];
-        let (upper, whole) = if let Some(block) = rest.first_chunk::<BLOCK>() {
-            (upper_block(block), true)
+        let (upper, len) = if let Some(block) = rest.first_chunk::<BLOCK>() {
+            (upper_block(simd, block), BLOCK)
         } else if rest.len() >= BLOCK_TAIL_MIN {
             // Zeros after the end are ASCII, so they would count as taken:
             // stop at the real end. A character cut by it is not taken.
             let mut block = [0u8; BLOCK];
             block[..rest.len()].copy_from_slice(rest);
-            let mut upper = upper_block(&block);
-            upper.taken = upper.taken.min(rest.len());
-            (upper, false)
+            (upper_block(simd, &block), rest.len())
         } else {
             return n;
         };
-        sink.push_array(upper.bytes, upper.taken);
-        n += upper.taken;
-        // ASCII again: the ASCII fast path is several times faster.
-        if upper.ascii || n == src.len() {
-            return n;
-        }
-        // The whole block (less a character its end cut): the next one.
-        if whole && upper.taken >= BLOCK - REACH {
-            continue;
-        }
-        if upper.taken == 0 {
-            stopped_at_once += 1;
-            if stopped_at_once == 2 {
-                return n;
+        // The block's stretches of known text, and between them the
+        // characters its rules do not know, one by one.
+        let (mut at, mut stop) = (0, upper.taken.min(len));
+        loop {
+            push_stretch(sink, &upper.bytes, at, stop);
+            if stop == len {
+                // All of it. ASCII again: the ASCII fast path is several
+                // times faster.
+                n += len;
+                if len < BLOCK || upper.ascii {
+                    return n;
+                }
+                break;
             }
-        } else {
-            stopped_at_once = 0;
+            if len == BLOCK && stop >= BLOCK - REACH {
+                // A character the block's end cut: the next block.
+                n += stop;
+                break;
+            }
+            if stop == at {
+                stopped_at_once += 1;
+                if stopped_at_once == 2 {
+                    return n + stop;
+                }
+            } else {
+                stopped_at_once = 0;
+            }
+            let Some(char_len) = one_char(sink, &src[n + stop..]) else {
+                return n + stop;
+            };
+            at = stop + char_len;
+            if at >= len {
+                n += at;
+                break;
+            }
+            stop = first_bad_from(upper.bad, at).min(len);
         }
-        match one_char(sink, &src[n..]) {
-            Some(len) => n += len,
-            None => return n,
-        }
+    }
+}
+
+/// Appends `upper[at..stop]` with one fixed-size store.
+#[inline(always)]
+fn push_stretch(sink: &mut Sink<'_>, upper: &[u8; BLOCK], at: usize, stop: usize) {
+    if at == 0 {
+        sink.push_array(*upper, stop);
+    } else {
+        let mut padded = [0u8; 2 * BLOCK];
+        padded[..BLOCK].copy_from_slice(upper);
+        sink.push_array(*padded[at..].first_chunk::<BLOCK>().unwrap(), stop - at);
     }
 }
 
@@ -170,7 +196,12 @@ fn is_cont(b: u8) -> u8 {
 /// and Romanian, spacing modifier letters, Cyrillic past U+047F, Armenian
 /// and Hebrew points.
 #[inline(always)]
-fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool, const EXTRA: bool>(
+fn two_byte<
+    const LATIN1: bool,
+    const EXT_A: bool,
+    const GREEK_CYRILLIC: bool,
+    const EXTRA: bool,
+>(
     lead: u8,
     cont: u8,
 ) -> (u8, u8, u8) {
@@ -224,7 +255,8 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool, c
             | d5 & (within(cont, 0xA1, 0xAF) & 0x10 // ա..կ → Ա..Կ (D4 B1..BF)
                 | from(cont, 0xB0) & 0xD0) // հ..տ → Հ..Տ (D5 80..8F)
             | d6 & below(cont, 0x87) & 0x10; // ր..ֆ → Ր..Ֆ (D5 90..96)
-        flip |= d5 & within(cont, 0xA1, 0xAF) & (0xD5 ^ 0xD4) | d6 & below(cont, 0x87) & (0xD6 ^ 0xD5);
+        flip |=
+            d5 & within(cont, 0xA1, 0xAF) & (0xD5 ^ 0xD4) | d6 & below(cont, 0x87) & (0xD6 ^ 0xD5);
     }
     if GREEK_CYRILLIC {
         let (ce, cf, d0, d1) = (is(0xCE), is(0xCF), is(0xD0), is(0xD1));
@@ -279,9 +311,8 @@ fn caseless_three_byte(lead: u8, second: u8, third: u8) -> u8 {
 fn latin_greek_extended(lead: u8, second: u8, third: u8) -> (u8, u8, u8) {
     let e1 = all(lead == 0xE1);
     let on = |x: u8| all(third == x);
-    let latin = e1
-        & within(second, 0xB8, 0xBB)
-        & !(all(second == 0xBA) & within(third, 0x96, 0x9F));
+    let latin =
+        e1 & within(second, 0xB8, 0xBB) & !(all(second == 0xBA) & within(third, 0x96, 0x9F));
     let greek = e1 & all(second == 0xBD) & within(third, 0xB0, 0xBD);
     let third_add = latin & all(third & 1 == 1) // -1
         | greek
@@ -290,7 +321,7 @@ fn latin_greek_extended(lead: u8, second: u8, third: u8) -> (u8, u8, u8) {
                 | within(third, 0xB6, 0xB7) & 0xE4 // ὶ ί → Ὶ Ί (E1 BF 9A..9B)
                 | within(third, 0xBA, 0xBB) & 0xF0 // ὺ ύ → Ὺ Ύ (E1 BF AA..AB)
                 | (on(0xBC) | on(0xBD)) & 0xFE); // ὼ ώ → Ὼ Ώ (E1 BF BA..BB)
-    // ὸ ό (B8, B9) → Ὸ Ό (E1 BF B8..B9) keep their third byte.
+                                                 // ὸ ό (B8, B9) → Ὸ Ό (E1 BF B8..B9) keep their third byte.
     let second_add = greek & (below(third, 0xB2) & 1 | from(third, 0xB2) & 2);
     (latin | greek, second_add, third_add)
 }
@@ -304,6 +335,40 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
         | all(lead == 0xF4) & below(second, 0x90)
 }
 
+/// One bit per byte of `bytes`, its high bit. The portable twin of the
+/// SIMD kernels' movemask.
+#[inline(always)]
+pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
+    let mut mask = 0;
+    for (k, part) in bytes.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(part.try_into().unwrap()) & 0x8080_8080_8080_8080;
+        // Gathers the eight high bits into the top byte.
+        let bits = word.wrapping_mul(0x0002_0408_1020_4081) >> 56;
+        mask |= bits << (k * 8);
+    }
+    mask
+}
+
+/// One bit per rule group whose leads `block` holds: 1 for Latin-1,
+/// spacing modifiers and combining marks (C2 C3 CB CC), 2 for Latin
+/// Extended-A (C4 C5), 4 for Greek, Cyrillic and the caseless scripts
+/// after them (CE..DF), 8 for 3- and 4-byte sequences (E0..FF), 16 for the
+/// rarer 2-byte leads (C6..CA, D2..D6), 32 for E1. The portable scan; the
+/// SIMD kernels (`x86.rs`) must agree with it.
+#[inline(always)]
+pub(crate) fn lead_groups(block: &[u8; BLOCK]) -> u8 {
+    let mut groups = 0u8;
+    for &b in block {
+        groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
+            | within(b, 0xC4, 0xC5) & 2
+            | within(b, 0xCE, 0xDF) & 4
+            | within(b, 0xE0, 0xFF) & 8
+            | (within(b, 0xC6, 0xCA) | within(b, 0xD2, 0xD6)) & 16
+            | all(b == 0xE1) & 32;
+    }
+    groups
+}
+
 /// What [`upper_block`] makes of a block.
 struct Upper {
     /// The uppercase of the block's first `taken` bytes.
@@ -311,6 +376,9 @@ struct Upper {
     /// How many bytes that covers: up to the first byte that is not part
     /// of a character the block knows and sees whole.
     taken: usize,
+    /// One bit per byte that is not part of a character the block knows
+    /// and sees whole.
+    bad: u64,
     /// Whether the block was all ASCII.
     ascii: bool,
 }
@@ -322,21 +390,12 @@ struct Upper {
 /// rule groups it needs run. (A rule group left out only stops the block
 /// early, at a character it would have known.)
 #[inline(always)]
-fn upper_block(block: &[u8; BLOCK]) -> Upper {
-    // One bit per rule group whose leads the block holds.
-    let mut groups = 0u8;
-    for &b in block {
-        groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
-            | within(b, 0xC4, 0xC5) & 2
-            | within(b, 0xCE, 0xDF) & 4
-            | within(b, 0xE0, 0xFF) & 8
-            | (within(b, 0xC6, 0xCA) | within(b, 0xD2, 0xD6)) & 16
-            | all(b == 0xE1) & 32;
-    }
+fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
+    let groups = simd.lead_groups(block);
     macro_rules! by_groups {
         ($($bits:pat => $($flag:literal)*,)*) => {
             match groups {
-                $($bits => upper_block_with::<$($flag),*>(block),)*
+                $($bits => upper_block_with::<$($flag),*>(simd, block),)*
             }
         };
     }
@@ -384,6 +443,7 @@ fn upper_block_with<
     const EXTRA: bool,
     const E1: bool,
 >(
+    simd: impl Simd,
     block: &[u8; BLOCK],
 ) -> Upper {
     // The block with zeros around it; zeros are no lead and no continuation.
@@ -399,7 +459,7 @@ fn upper_block_with<
     let mut flips = [0u8; REACH + BLOCK];
     let mut adds = [0u8; REACH + BLOCK]; // to the byte after the lead
     let mut adds_third = [0u8; REACH + BLOCK]; // to the byte two after it
-    // Arrays a group leaves at zero are neither written nor read.
+                                               // Arrays a group leaves at zero are neither written nor read.
     let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC || EXTRA;
     for k in 0..BLOCK {
         let e = REACH + k;
@@ -451,22 +511,18 @@ fn upper_block_with<
         }
         upper[k] = out;
     }
+    let bad_mask = simd.high_bits(&bad);
     Upper {
         bytes: upper,
-        taken: first_bad(&bad),
+        taken: bad_mask.trailing_zeros() as usize,
+        bad: bad_mask,
         ascii: false,
     }
 }
 
-/// The index of the first non-zero byte of `bad`, or `BLOCK`: 16 bytes at a
-/// time, as a block often ends in a character it cut.
+/// The index of the first bit of `bad` from `from` (below `BLOCK`) on, or
+/// `BLOCK`.
 #[inline(always)]
-fn first_bad(bad: &[u8; BLOCK]) -> usize {
-    for (k, part) in bad.chunks_exact(16).enumerate() {
-        let part = u128::from_le_bytes(part.try_into().unwrap());
-        if part != 0 {
-            return k * 16 + part.trailing_zeros() as usize / 8;
-        }
-    }
-    BLOCK
+fn first_bad_from(bad: u64, from: usize) -> usize {
+    from + (bad >> from).trailing_zeros() as usize
 }

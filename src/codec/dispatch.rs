@@ -15,6 +15,8 @@
 //! run every level this CPU has; a level the CPU lacks is never used, any
 //! other value is ignored, and [`implementation`] says which level runs.
 
+use super::block::{high_bits, lead_groups, BLOCK};
+
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(
@@ -44,25 +46,65 @@ pub fn implementation() -> &'static str {
     level().name()
 }
 
-/// Calls `f`, compiled for the level this process runs with.
+/// What the loops ask of the instruction set they are compiled for: the
+/// few kernels written with explicit intrinsics, each with a portable twin
+/// that gives the same answer. A value of a type that implements it is the
+/// proof that the CPU has that instruction set.
+pub(crate) trait Simd: Copy {
+    /// The rule groups whose lead bytes `block` holds (see
+    /// `block::lead_groups`).
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8;
+
+    /// One bit per byte of `bytes`, its high bit (see `block::high_bits`).
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64;
+}
+
+/// The baseline: plain Rust, which the compiler vectorises as it can.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Portable;
+
+impl Simd for Portable {
+    #[inline(always)]
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
+        lead_groups(block)
+    }
+
+    #[inline(always)]
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
+        high_bits(bytes)
+    }
+}
+
+/// A piece of work to run at the dispatched level: [`run`] calls
+/// [`Task::run`] with that level's [`Simd`] token.
+pub(crate) trait Task {
+    /// What the work returns.
+    type Output;
+    /// Does the work with the kernels of `simd`. Must be
+    /// `#[inline(always)]`, and so must everything it calls.
+    fn run<S: Simd>(self, simd: S) -> Self::Output;
+}
+
+/// Runs `task`, compiled for the level this process runs with.
 ///
-/// `f` is instantiated once per level, and compiled for it only where it is
-/// inlined into the level's `#[target_feature]` function: the closure must
-/// be `#[inline(always)]`, and so must everything it calls (without it,
-/// every level ran the baseline build, twice the instructions per byte).
+/// `task` is instantiated once per level, and compiled for it only where
+/// it is inlined into the level's `#[target_feature]` function: its `run`
+/// must be `#[inline(always)]`, and so must everything it calls (without
+/// it, every level ran the baseline build, twice the instructions per
+/// byte).
 #[inline(always)]
-pub(crate) fn run<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn run<T: Task>(task: T) -> T::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
     match level() {
         // SAFETY: `level` returns `Avx512` only if the CPU has every
         // feature `x86::avx512` enables.
-        Level::Avx512 => return unsafe { x86::avx512(f) },
+        Level::Avx512 => return unsafe { x86::avx512(task) },
         // SAFETY: `level` returns `Avx2` only if the CPU has every
         // feature `x86::avx2` enables.
-        Level::Avx2 => return unsafe { x86::avx2(f) },
+        Level::Avx2 => return unsafe { x86::avx2(task) },
         Level::Portable => {}
     }
-    f()
+    task.run(Portable)
 }
 
 /// The level: the best the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
@@ -89,7 +131,8 @@ fn level() -> Level {
 
 #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 mod x86 {
-    use super::Level;
+    use super::{Level, Task};
+    use crate::codec::x86::Avx2;
 
     /// The best level the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
     pub(super) fn detect() -> Level {
@@ -120,17 +163,19 @@ mod x86 {
         best.min(forced)
     }
 
-    /// Calls `f` compiled with AVX2.
+    /// Runs `task` compiled with AVX2.
     ///
     /// # Safety
     /// The CPU must have every feature enabled here.
     #[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
     #[inline]
-    pub(super) unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-        f()
+    pub(super) unsafe fn avx2<T: Task>(task: T) -> T::Output {
+        // SAFETY: the caller promises AVX2.
+        task.run(unsafe { Avx2::new_unchecked() })
     }
 
-    /// Calls `f` compiled with AVX-512.
+    /// Runs `task` compiled with AVX-512 (its kernels are the AVX2 ones,
+    /// on the wider registers the compiler vectorises the rest with).
     ///
     /// # Safety
     /// The CPU must have every feature enabled here.
@@ -138,7 +183,8 @@ mod x86 {
         enable = "avx2,bmi1,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2"
     )]
     #[inline]
-    pub(super) unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-        f()
+    pub(super) unsafe fn avx512<T: Task>(task: T) -> T::Output {
+        // SAFETY: the caller promises AVX-512, which includes AVX2.
+        task.run(unsafe { Avx2::new_unchecked() })
     }
 }

@@ -12,11 +12,14 @@ pub(crate) mod error;
 mod runs;
 mod sink;
 mod utf8;
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+mod x86;
 
 use bytes::BytesMut;
 
 use block::block_run;
 use case::upper;
+use dispatch::{Simd, Task};
 use error::{CodecError, InvalidSequence};
 use runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
 use sink::{with_sink, Sink};
@@ -258,18 +261,37 @@ impl Codec {
     /// Runs the Unicode path on one piece, compiled for the best instruction
     /// set the CPU has (see `dispatch.rs`).
     fn feed_piece(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
-        dispatch::run(
+        /// [`Codec::feed_unicode`] as a [`Task`].
+        struct FeedUnicode<'c, 'i, 's, 'b> {
+            codec: &'c mut Codec,
+            input: &'i [u8],
+            sink: &'s mut Sink<'b>,
+        }
+        impl Task for FeedUnicode<'_, '_, '_, '_> {
+            type Output = Result<(), CodecError>;
             #[inline(always)]
-            || self.feed_unicode(input, sink),
-        )
+            fn run<S: Simd>(self, simd: S) -> Self::Output {
+                self.codec.feed_unicode(simd, self.input, self.sink)
+            }
+        }
+        dispatch::run(FeedUnicode {
+            codec: self,
+            input,
+            sink,
+        })
     }
 
     /// [`feed_unicode_local`](Self::feed_unicode_local) on a local copy of
     /// the sink (see [`Sink::take`]).
     #[inline(always)]
-    fn feed_unicode(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode(
+        &mut self,
+        simd: impl Simd,
+        input: &[u8],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), CodecError> {
         let mut local = sink.take();
-        let result = self.feed_unicode_local(input, &mut local);
+        let result = self.feed_unicode_local(simd, input, &mut local);
         *sink = local;
         result
     }
@@ -284,7 +306,12 @@ impl Codec {
     /// and one fixed-size store (into the sink's slack): no variable-length
     /// copies, so no `memcpy` calls in the hot loop.
     #[inline(always)]
-    fn feed_unicode_local(&mut self, input: &[u8], sink: &mut Sink<'_>) -> Result<(), CodecError> {
+    fn feed_unicode_local(
+        &mut self,
+        simd: impl Simd,
+        input: &[u8],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), CodecError> {
         let base = self.position;
         self.position += input.len() as u64;
         let Some(mut i) = self.complete_held(input, base, sink)? else {
@@ -297,7 +324,7 @@ impl Codec {
                 continue;
             }
             if !is_lone(&input[i..]) {
-                if let Some(n) = block_step(sink, input, i, &mut block_rest_until) {
+                if let Some(n) = block_step(simd, sink, input, i, &mut block_rest_until) {
                     i += n;
                     continue;
                 }
@@ -407,10 +434,19 @@ impl Codec {
 /// Runs the ASCII casing over `input`, compiled for the best instruction
 /// set the CPU has (see `dispatch.rs`).
 fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
-    dispatch::run(
+    /// [`Sink::push_ascii_upper`] as a [`Task`].
+    struct AsciiPiece<'i, 's, 'b> {
+        input: &'i [u8],
+        sink: &'s mut Sink<'b>,
+    }
+    impl Task for AsciiPiece<'_, '_, '_> {
+        type Output = ();
         #[inline(always)]
-        || sink.push_ascii_upper(input),
-    )
+        fn run<S: Simd>(self, _: S) {
+            self.sink.push_ascii_upper(self.input)
+        }
+    }
+    dispatch::run(AsciiPiece { input, sink })
 }
 
 /// Most non-ASCII text: the block path at `input[i..]`, unless it is
@@ -419,6 +455,7 @@ fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
 /// many bytes it took, if any.
 #[inline(always)]
 fn block_step(
+    simd: impl Simd,
     sink: &mut Sink<'_>,
     input: &[u8],
     i: usize,
@@ -427,7 +464,7 @@ fn block_step(
     if i < *rest_until {
         return None;
     }
-    let n = block_run(sink, &input[i..]);
+    let n = block_run(simd, sink, &input[i..]);
     if n < BLOCK_WORTH_IT {
         *rest_until = i + BLOCK_REST;
     }

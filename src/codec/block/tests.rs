@@ -9,6 +9,7 @@ use std::vec::Vec;
 use bytes::BytesMut;
 
 use super::block_run;
+use crate::codec::dispatch::Portable;
 use crate::codec::sink::with_sink;
 
 /// Text in every script the block path claims: the bench corpora, plus
@@ -45,7 +46,9 @@ const UNKNOWN: [&[u8]; 4] = [b"\xFF", b"\xC0\x80", b"\xED\xA0\x80", b"\xE4\xB8"]
 /// Runs the block path over `src`: the output and how many bytes it took.
 fn run(src: &[u8]) -> (Vec<u8>, usize) {
     let mut out = BytesMut::new();
-    let taken = with_sink(&mut out, 3 * (src.len() + 3), |sink| block_run(sink, src));
+    let taken = with_sink(&mut out, 3 * (src.len() + 3), |sink| {
+        block_run(Portable, sink, src)
+    });
     (out.to_vec(), taken)
 }
 
