@@ -352,7 +352,7 @@ pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
 /// One bit per rule group whose leads `block` holds: 1 for Latin-1,
 /// spacing modifiers and combining marks (C2 C3 CB CC), 2 for Latin
 /// Extended-A (C4 C5), 4 for Greek, Cyrillic and the caseless scripts
-/// after them (CE..DF), 8 for 3- and 4-byte sequences (E0..FF), 16 for the
+/// after them (CE..D1, D7..DF), 8 for 3- and 4-byte sequences (E0..FF), 16 for the
 /// rarer 2-byte leads (C6..CA, D2..D6), 32 for E1. The portable scan; the
 /// SIMD kernels (`x86.rs`) must agree with it.
 #[inline(always)]
@@ -361,7 +361,7 @@ pub(crate) fn lead_groups(block: &[u8; BLOCK]) -> u8 {
     for &b in block {
         groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
             | within(b, 0xC4, 0xC5) & 2
-            | within(b, 0xCE, 0xDF) & 4
+            | (within(b, 0xCE, 0xD1) | within(b, 0xD7, 0xDF)) & 4
             | within(b, 0xE0, 0xFF) & 8
             | (within(b, 0xC6, 0xCA) | within(b, 0xD2, 0xD6)) & 16
             | all(b == 0xE1) & 32;
@@ -396,14 +396,13 @@ fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
         ($($bits:pat => $($flag:literal)*,)*) => {
             match groups {
                 $($bits => upper_block_with::<$($flag),*>(simd, block),)*
+                // E1 is a 3-byte lead: group 32 comes with group 8.
+                _ => unreachable!(),
             }
         };
     }
     // No lead byte: all ASCII, unless it stops at a stray continuation byte.
     let ascii = groups == 0;
-    // The rarer leads (Vietnamese, Romanian, Armenian...) come with Latin-1
-    // and Latin Extended-A rules; E1 leads (Vietnamese, polytonic Greek)
-    // with all of them.
     let mut upper = by_groups! {
         0 => false false false false false false,
         1 => true false false false false false,
@@ -421,11 +420,38 @@ fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
         13 => true false true true false false,
         14 => false true true true false false,
         15 => true true true true false false,
-        16..=19 => true true false false true false,
-        20..=23 => true true true false true false,
-        24..=27 => true true false true true false,
-        28..=31 => true true true true true false,
-        _ => true true true true true true,
+        16 => false false false false true false,
+        17 => true false false false true false,
+        18 => false true false false true false,
+        19 => true true false false true false,
+        20 => false false true false true false,
+        21 => true false true false true false,
+        22 => false true true false true false,
+        23 => true true true false true false,
+        24 => false false false true true false,
+        25 => true false false true true false,
+        26 => false true false true true false,
+        27 => true true false true true false,
+        28 => false false true true true false,
+        29 => true false true true true false,
+        30 => false true true true true false,
+        31 => true true true true true false,
+        40 => false false false true false true,
+        41 => true false false true false true,
+        42 => false true false true false true,
+        43 => true true false true false true,
+        44 => false false true true false true,
+        45 => true false true true false true,
+        46 => false true true true false true,
+        47 => true true true true false true,
+        56 => false false false true true true,
+        57 => true false false true true true,
+        58 => false true false true true true,
+        59 => true true false true true true,
+        60 => false false true true true true,
+        61 => true false true true true true,
+        62 => false true true true true true,
+        63 => true true true true true true,
     };
     upper.ascii = ascii && upper.taken == BLOCK;
     upper

@@ -28,56 +28,25 @@ impl Avx2 {
 
 /// Per low nibble of a byte, the class bits it can be in (see
 /// [`Avx2::lead_groups`]).
-const LOW: [i8; 16] = [
-    0x48,
-    0x68,
-    0xC9u8 as i8,
-    0xC9u8 as i8,
-    0xCAu8 as i8,
-    0xCAu8 as i8,
-    0xD8u8 as i8,
-    0x58,
-    0x58,
-    0x58,
-    0x58,
-    0x49,
-    0x49,
-    0x48,
-    0x4C,
-    0x4C,
+const LOW: [u8; 16] = [
+    0x48, 0x68, 0x89, 0x89, 0x8A, 0x8A, 0x98, 0x58, 0x58, 0x58, 0x58, 0x49, 0x49, 0x48, 0x4C, 0x4C,
 ];
 /// Per high nibble: lead bytes are C..F.
-const HIGH: [i8; 16] = [
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0x17,
-    0xC0u8 as i8,
-    0x28,
-    0x08,
-];
+const HIGH: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x17, 0xC0, 0x28, 0x08];
 
 impl Simd for Avx2 {
     /// `block::lead_groups` with two nibble lookups per 32 bytes: a lead
     /// byte's class bits are `LOW[b & 15] & HIGH[b >> 4]`. Bits 0–5 are
     /// the groups themselves where one nibble pair says it (C2 C3 CB CC,
-    /// C4 C5, CE CF, E0..FF, C6..CA, E1), bit 6 is group 4 for D0..DF and
-    /// bit 7 group 16 for D2..D6.
+    /// C4 C5, CE CF, E0..FF, C6..CA, E1), bit 6 is group 4 for D0 D1
+    /// D7..DF and bit 7 group 16 for D2..D6.
     #[inline(always)]
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
         // SAFETY: the token proves the CPU has AVX2, and the loads read
         // 2 x 32 bytes inside `block`.
         let classes = unsafe {
-            let table = |t: [i8; 16]| {
+            let table = |t: [u8; 16]| {
+                let t = t.map(|b| b as i8);
                 _mm256_setr_epi8(
                     t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11],
                     t[12], t[13], t[14], t[15], t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
