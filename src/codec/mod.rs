@@ -323,11 +323,9 @@ impl Codec {
                 i += sink.ascii_run(&input[i..]);
                 continue;
             }
-            if !is_lone(&input[i..]) {
-                if let Some(n) = block_step(simd, sink, input, i, &mut block_rest_until) {
-                    i += n;
-                    continue;
-                }
+            if let Some(n) = block_step(simd, sink, input, i, &mut block_rest_until) {
+                i += n;
+                continue;
             }
             if let Some(n) = run_step(sink, &input[i..]) {
                 i += n;
@@ -450,9 +448,10 @@ fn ascii_piece(input: &[u8], sink: &mut Sink<'_>) {
 }
 
 /// Most non-ASCII text: the block path at `input[i..]`, unless it is
-/// resting. In a script it does not know it stops early, and then rests
-/// (until `*rest_until`) rather than keep paying for blocks. Returns how
-/// many bytes it took, if any.
+/// resting or the character there stands alone in ASCII ([`is_lone`]). In
+/// a script it does not know it stops early, and then rests (until
+/// `*rest_until`) rather than keep paying for blocks. Returns how many
+/// bytes it took, if any.
 #[inline(always)]
 fn block_step(
     simd: impl Simd,
@@ -461,7 +460,7 @@ fn block_step(
     i: usize,
     rest_until: &mut usize,
 ) -> Option<usize> {
-    if i < *rest_until {
+    if i < *rest_until || is_lone(&input[i..]) {
         return None;
     }
     let n = block_run(simd, sink, &input[i..]);
