@@ -98,6 +98,7 @@ pub mod proxy;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 
+pub use codec::dispatch::implementation;
 pub use codec::error::{CodecError, InvalidSequence};
 pub use codec::slice::CoderResult;
 pub use codec::{Casing, Codec, Config, InvalidUtf8};

@@ -29,7 +29,9 @@
 #[cfg(feature = "alloc")]
 mod tests;
 
-use super::case::ascii_upper;
+use super::case::{ascii_upper, upper_four_byte, upper_three_byte, upper_two_byte};
+use super::dispatch::Simd;
+use super::runs::{is_four_byte, is_three_byte, is_two_byte};
 use super::sink::{Sink, Slot};
 
 /// Bytes per step.
@@ -46,35 +48,106 @@ const REACH: usize = 3;
 /// Uppercases the stretch of known characters at the start of `src`, a
 /// whole block per step, and returns how many bytes it took: up to the
 /// first byte that is anything else, or up to the last character boundary
-/// before the end of `src`.
+/// before the end of `src`, or to where the text is ASCII again.
+///
+/// A well-formed character a block stops at (`ı`, which uppercases to a
+/// shorter one, `ΐ` or `ŉ` to longer ones, a cased letter outside the
+/// block's rules) is taken by itself through the tables, and blocks go on
+/// after it; two blocks in a row that stop at once (a script the block
+/// does not know) end the run.
 ///
 /// An input shorter than a block (but not very short) is copied into one,
 /// so short messages take this path too.
 #[inline(always)]
-pub(crate) fn block_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
+pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     let mut n = 0;
-    while let Some(block) = src[n..].first_chunk::<BLOCK>() {
-        let (upper, taken) = upper_block(block);
-        sink.push_array(upper, taken);
-        n += taken;
-        // Short of the block (less a character its end cut): something
-        // else is next.
-        if taken < BLOCK - REACH {
+    let mut stopped_at_once = 0;
+    loop {
+        let rest = &src[n..];
+        let (upper, len) = if let Some(block) = rest.first_chunk::<BLOCK>() {
+            (upper_block(simd, block), BLOCK)
+        } else if rest.len() >= BLOCK_TAIL_MIN {
+            // Zeros after the end are ASCII, so they would count as taken:
+            // stop at the real end. A character cut by it is not taken.
+            let mut block = [0u8; BLOCK];
+            block[..rest.len()].copy_from_slice(rest);
+            (upper_block(simd, &block), rest.len())
+        } else {
             return n;
+        };
+        // The block's stretches of known text, and between them the
+        // characters its rules do not know, one by one.
+        let (mut at, mut stop) = (0, upper.taken.min(len));
+        loop {
+            push_stretch(sink, &upper.bytes, at, stop);
+            if stop == len {
+                // All of it. ASCII again: the ASCII fast path is several
+                // times faster.
+                n += len;
+                if len < BLOCK || upper.ascii {
+                    return n;
+                }
+                break;
+            }
+            if len == BLOCK && stop >= BLOCK - REACH {
+                // A character the block's end cut: the next block.
+                n += stop;
+                break;
+            }
+            if stop == at {
+                stopped_at_once += 1;
+                if stopped_at_once == 2 {
+                    return n + stop;
+                }
+            } else {
+                stopped_at_once = 0;
+            }
+            let Some(char_len) = one_char(sink, &src[n + stop..]) else {
+                return n + stop;
+            };
+            at = stop + char_len;
+            if at >= len {
+                n += at;
+                break;
+            }
+            stop = first_bad_from(upper.bad, at).min(len);
         }
     }
-    let rest = &src[n..];
-    if rest.len() < BLOCK_TAIL_MIN {
-        return n;
+}
+
+/// Appends `upper[at..stop]` with one fixed-size store.
+#[inline(always)]
+fn push_stretch<S: Slot>(sink: &mut Sink<'_, S>, upper: &[u8; BLOCK], at: usize, stop: usize) {
+    if at == 0 {
+        sink.push_array(*upper, stop);
+    } else {
+        let mut padded = [0u8; 2 * BLOCK];
+        padded[..BLOCK].copy_from_slice(upper);
+        sink.push_array(*padded[at..].first_chunk::<BLOCK>().unwrap(), stop - at);
     }
-    // Zeros after the end are ASCII, so they would count as taken: stop at
-    // the real end. A character cut by it is not taken.
-    let mut block = [0u8; BLOCK];
-    block[..rest.len()].copy_from_slice(rest);
-    let (upper, taken) = upper_block(&block);
-    let taken = taken.min(rest.len());
-    sink.push_array(upper, taken);
-    n + taken
+}
+
+/// Uppercases the one well-formed 2-, 3- or 4-byte sequence at the start of
+/// `src` through the tables, and returns its length; `None` for anything
+/// else (ill-formed bytes, fewer than four bytes in view).
+#[inline(always)]
+fn one_char<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> Option<usize> {
+    let &bytes = src.first_chunk::<4>()?;
+    let word = u32::from_le_bytes(bytes);
+    let (upper, len, src_len) = if is_two_byte(word) {
+        let (upper, len) = upper_two_byte(bytes[0], bytes[1]);
+        (upper, len, 2)
+    } else if is_three_byte(word) {
+        let (upper, len) = upper_three_byte(bytes)?;
+        (upper, len, 3)
+    } else if is_four_byte(word) {
+        let (upper, len) = upper_four_byte(bytes)?;
+        (upper, len, 4)
+    } else {
+        return None;
+    };
+    sink.push_array(upper, len);
+    Some(src_len)
 }
 
 /// All ones if `b`, else all zeros: the byte masks of the branch-free rules.
@@ -120,9 +193,16 @@ fn is_cont(b: u8) -> u8 {
 /// `LATIN1` enables the rules for Latin-1, spacing modifiers and
 /// combining marks; `EXT_A` those for Latin Extended-A; `GREEK_CYRILLIC`
 /// those for Greek, Cyrillic and the caseless scripts after them (Hebrew
-/// to NKo).
+/// to NKo); `EXTRA` those for the Latin Extended-B letters of Vietnamese
+/// and Romanian, spacing modifier letters, Cyrillic past U+047F, Armenian
+/// and Hebrew points.
 #[inline(always)]
-fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
+fn two_byte<
+    const LATIN1: bool,
+    const EXT_A: bool,
+    const GREEK_CYRILLIC: bool,
+    const EXTRA: bool,
+>(
     lead: u8,
     cont: u8,
 ) -> (u8, u8, u8) {
@@ -142,7 +222,8 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
     }
     if EXT_A {
         let (c4, c5) = (is(0xC4), is(0xC5));
-        // ı (C4 B1) → I and ſ (C5 BF) → S are shorter, ŉ (C5 89) → ʼN longer.
+        // ı (C4 B1) → I and ſ (C5 BF) → S are shorter, ŉ (C5 89) → ʼN
+        // longer: `block_run` takes them one by one.
         known |= c4 & !at(0xB1) | c5 & !(at(0x89) | at(0xBF));
         // The pairs: the lowercase of each is the odd one before U+0138
         // and from U+014A, the even one otherwise.
@@ -151,6 +232,32 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
                 | within(cont, 0x8A, 0xB7) & odd)
             | c5 & at(0x80) & 0x3F; // ŀ → Ŀ (C4 BF)
         flip |= c5 & at(0x80) & 0x01;
+    }
+    if EXTRA {
+        // Latin Extended-B: Vietnamese ơ ư (U+01A1, U+01B0, each one past
+        // its capital), Romanian ș ț and the other pairs of U+0200..0233
+        // (lowercase odd; U+0221 ȡ has no capital), spacing modifier
+        // letters U+02B0..02BF (ʼ), which have no case.
+        let (c6, c8, ca) = (is(0xC6), is(0xC8), is(0xCA));
+        let pairs_0200 = c8 & below(cont, 0xB4);
+        known |= c6 & (within(cont, 0xA0, 0xA1) | within(cont, 0xAF, 0xB0))
+            | pairs_0200
+            | ca & from(cont, 0xB0);
+        add |= c6 & (at(0xA1) | at(0xB0)) | pairs_0200 & odd & !at(0xA1);
+        // Cyrillic past U+047F and Armenian.
+        let (d2, d3, d4, d5, d6) = (is(0xD2), is(0xD3), is(0xD4), is(0xD5), is(0xD6));
+        // Armenian և (D6 87) becomes two letters.
+        known |= d2 | d3 | d4 | d5 | d6 & !at(0x87);
+        add |= d2 & odd & (at(0x81) | from(cont, 0x8B)) // ҁ, Ҋ..ҿ pairs (ґ): -1
+            | d3 & (within(cont, 0x81, 0x8E) & !odd // Ӂ..ӎ pairs, lowercase even
+                | at(0x8F) & 0xF1 // ӏ → Ӏ (D3 80)
+                | from(cont, 0x90) & odd) // Ӑ..ӿ pairs
+            | d4 & odd & below(cont, 0xB0) // Ԁ..ԯ pairs
+            | d5 & (within(cont, 0xA1, 0xAF) & 0x10 // ա..կ → Ա..Կ (D4 B1..BF)
+                | from(cont, 0xB0) & 0xD0) // հ..տ → Հ..Տ (D5 80..8F)
+            | d6 & below(cont, 0x87) & 0x10; // ր..ֆ → Ր..Ֆ (D5 90..96)
+        flip |=
+            d5 & within(cont, 0xA1, 0xAF) & (0xD5 ^ 0xD4) | d6 & below(cont, 0x87) & (0xD6 ^ 0xD5);
     }
     if GREEK_CYRILLIC {
         let (ce, cf, d0, d1) = (is(0xCE), is(0xCF), is(0xD0), is(0xD1));
@@ -178,10 +285,11 @@ fn two_byte<const LATIN1: bool, const EXT_A: bool, const GREEK_CYRILLIC: bool>(
     (known, flip, add)
 }
 
-/// Whether `lead`, `second` start a 3-byte sequence the block knows: one
-/// in a range of 64 scalars without case (not an overlong, not a surrogate).
+/// Whether `lead`, `second`, `third` start a 3-byte sequence the block
+/// knows: one in a range of 64 scalars without case (not an overlong, not
+/// a surrogate), or an arrow (U+2185..21FF).
 #[inline(always)]
-fn caseless_three_byte(lead: u8, second: u8) -> u8 {
+fn caseless_three_byte(lead: u8, second: u8, third: u8) -> u8 {
     let is = |x: u8| all(lead == x);
     let at = |x: u8| all(second == x);
     // CJK, kana, Hangul syllables, private use.
@@ -189,8 +297,34 @@ fn caseless_three_byte(lead: u8, second: u8) -> u8 {
         | is(0xE0) & from(second, 0xA0) // Indic scripts
         | is(0xED) & below(second, 0xA0) // Hangul
         | is(0xE2) & !(within(second, 0x85, 0x86) | at(0x93) | within(second, 0xB0, 0xB4))
+        | is(0xE2) & at(0x86) & !all(third == 0x84) // ↄ (U+2184) → Ↄ
         | is(0xEA) & !(within(second, 0x99, 0x9A) | within(second, 0x9C, 0x9F) | within(second, 0xAD, 0xAE))
         | is(0xEF) & !(at(0xAC) | at(0xBD))
+}
+
+/// What the 3-byte sequence `lead`, `second`, `third` (if it is one)
+/// becomes when its lead is E1, as byte masks: whether the block knows it,
+/// and what to add to its second and third bytes. Vietnamese is the Latin
+/// Extended Additional pairs U+1E00..1EFF (lowercase odd, but U+1E96..1E9F,
+/// which are irregular); Greek U+1F70..1F7D (`ά` in its tonos-as-oxia form)
+/// moves to U+1FBA..1FFB.
+#[inline(always)]
+fn latin_greek_extended(lead: u8, second: u8, third: u8) -> (u8, u8, u8) {
+    let e1 = all(lead == 0xE1);
+    let on = |x: u8| all(third == x);
+    let latin =
+        e1 & within(second, 0xB8, 0xBB) & !(all(second == 0xBA) & within(third, 0x96, 0x9F));
+    let greek = e1 & all(second == 0xBD) & within(third, 0xB0, 0xBD);
+    let third_add = latin & all(third & 1 == 1) // -1
+        | greek
+            & (below(third, 0xB2) & 0x0A // ὰ ά → Ὰ Ά (E1 BE BA..BB)
+                | within(third, 0xB2, 0xB5) & 0xD6 // ὲ..ή → Ὲ..Ή (E1 BF 88..8B)
+                | within(third, 0xB6, 0xB7) & 0xE4 // ὶ ί → Ὶ Ί (E1 BF 9A..9B)
+                | within(third, 0xBA, 0xBB) & 0xF0 // ὺ ύ → Ὺ Ύ (E1 BF AA..AB)
+                | (on(0xBC) | on(0xBD)) & 0xFE); // ὼ ώ → Ὼ Ώ (E1 BF BA..BB)
+                                                 // ὸ ό (B8, B9) → Ὸ Ό (E1 BF B8..B9) keep their third byte.
+    let second_add = greek & (below(third, 0xB2) & 1 | from(third, 0xB2) & 2);
+    (latin | greek, second_add, third_add)
 }
 
 /// Whether `lead`, `second` start a 4-byte sequence the block knows: one
@@ -202,91 +336,180 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
         | all(lead == 0xF4) & below(second, 0x90)
 }
 
-/// The uppercase of `block` (which starts on a character boundary) and how
-/// many of its bytes that covers: up to its first byte that is not part of
-/// a character the block knows and sees whole.
+/// One bit per byte of `bytes`, its high bit. The portable twin of the
+/// SIMD kernels' movemask.
+#[inline(always)]
+pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
+    let mut mask = 0;
+    for (k, part) in bytes.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(part.try_into().unwrap()) & 0x8080_8080_8080_8080;
+        // Gathers the eight high bits into the top byte.
+        let bits = word.wrapping_mul(0x0002_0408_1020_4081) >> 56;
+        mask |= bits << (k * 8);
+    }
+    mask
+}
+
+/// One bit per rule group whose leads `block` holds: 1 for Latin-1,
+/// spacing modifiers and combining marks (C2 C3 CB CC), 2 for Latin
+/// Extended-A (C4 C5), 4 for Greek, Cyrillic and the caseless scripts
+/// after them (CE..D1, D7..DF), 8 for 3- and 4-byte sequences (E0..FF), 16 for the
+/// rarer 2-byte leads (C6..CA, D2..D6), 32 for E1. The portable scan; the
+/// SIMD kernels (`x86.rs`) must agree with it.
+#[inline(always)]
+pub(crate) fn lead_groups(block: &[u8; BLOCK]) -> u8 {
+    let mut groups = 0u8;
+    for &b in block {
+        groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
+            | within(b, 0xC4, 0xC5) & 2
+            | (within(b, 0xCE, 0xD1) | within(b, 0xD7, 0xDF)) & 4
+            | within(b, 0xE0, 0xFF) & 8
+            | (within(b, 0xC6, 0xCA) | within(b, 0xD2, 0xD6)) & 16
+            | all(b == 0xE1) & 32;
+    }
+    groups
+}
+
+/// What [`upper_block`] makes of a block.
+struct Upper {
+    /// The uppercase of the block's first `taken` bytes.
+    bytes: [u8; BLOCK],
+    /// How many bytes that covers: up to the first byte that is not part
+    /// of a character the block knows and sees whole.
+    taken: usize,
+    /// One bit per byte that is not part of a character the block knows
+    /// and sees whole.
+    bad: u64,
+    /// Whether the block was all ASCII.
+    ascii: bool,
+}
+
+/// The uppercase of `block` (which starts on a character boundary).
 ///
 /// The rules cost vector instructions per byte whether they apply or not,
 /// so the block is first sorted by the lead bytes it holds, and only the
 /// rule groups it needs run. (A rule group left out only stops the block
 /// early, at a character it would have known.)
 #[inline(always)]
-fn upper_block(block: &[u8; BLOCK]) -> ([u8; BLOCK], usize) {
-    // One bit per rule group whose leads the block holds.
-    let mut groups = 0u8;
-    for &b in block {
-        groups |= (within(b, 0xC2, 0xC3) | within(b, 0xCB, 0xCC)) & 1
-            | within(b, 0xC4, 0xC5) & 2
-            | within(b, 0xCE, 0xDF) & 4
-            | within(b, 0xE0, 0xFF) & 8;
-    }
+fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
+    let groups = simd.lead_groups(block);
     macro_rules! by_groups {
-        ($($bits:literal => $l:literal $a:literal $g:literal $w:literal,)*) => {
+        ($($bits:pat => $($flag:literal)*,)*) => {
             match groups {
-                $($bits => upper_block_with::<$l, $a, $g, $w>(block),)*
+                $($bits => upper_block_with::<$($flag),*>(simd, block),)*
+                // E1 is a 3-byte lead: group 32 comes with group 8.
                 _ => unreachable!(),
             }
         };
     }
-    by_groups! {
-        0 => false false false false,
-        1 => true false false false,
-        2 => false true false false,
-        3 => true true false false,
-        4 => false false true false,
-        5 => true false true false,
-        6 => false true true false,
-        7 => true true true false,
-        8 => false false false true,
-        9 => true false false true,
-        10 => false true false true,
-        11 => true true false true,
-        12 => false false true true,
-        13 => true false true true,
-        14 => false true true true,
-        15 => true true true true,
-    }
+    // No lead byte: all ASCII, unless it stops at a stray continuation byte.
+    let ascii = groups == 0;
+    let mut upper = by_groups! {
+        0 => false false false false false false,
+        1 => true false false false false false,
+        2 => false true false false false false,
+        3 => true true false false false false,
+        4 => false false true false false false,
+        5 => true false true false false false,
+        6 => false true true false false false,
+        7 => true true true false false false,
+        8 => false false false true false false,
+        9 => true false false true false false,
+        10 => false true false true false false,
+        11 => true true false true false false,
+        12 => false false true true false false,
+        13 => true false true true false false,
+        14 => false true true true false false,
+        15 => true true true true false false,
+        16 => false false false false true false,
+        17 => true false false false true false,
+        18 => false true false false true false,
+        19 => true true false false true false,
+        20 => false false true false true false,
+        21 => true false true false true false,
+        22 => false true true false true false,
+        23 => true true true false true false,
+        24 => false false false true true false,
+        25 => true false false true true false,
+        26 => false true false true true false,
+        27 => true true false true true false,
+        28 => false false true true true false,
+        29 => true false true true true false,
+        30 => false true true true true false,
+        31 => true true true true true false,
+        40 => false false false true false true,
+        41 => true false false true false true,
+        42 => false true false true false true,
+        43 => true true false true false true,
+        44 => false false true true false true,
+        45 => true false true true false true,
+        46 => false true true true false true,
+        47 => true true true true false true,
+        56 => false false false true true true,
+        57 => true false false true true true,
+        58 => false true false true true true,
+        59 => true true false true true true,
+        60 => false false true true true true,
+        61 => true false true true true true,
+        62 => false true true true true true,
+        63 => true true true true true true,
+    };
+    upper.ascii = ascii && upper.taken == BLOCK;
+    upper
 }
 
 /// [`upper_block`] with the rule groups for 2-byte sequences of
-/// [`two_byte`], and for caseless 3- and 4-byte ones if `WIDE`.
+/// [`two_byte`], for caseless 3- and 4-byte ones if `WIDE`, and for those
+/// of [`latin_greek_extended`] if `E1` (with `WIDE`).
 #[inline(always)]
 fn upper_block_with<
     const LATIN1: bool,
     const EXT_A: bool,
     const GREEK_CYRILLIC: bool,
     const WIDE: bool,
+    const EXTRA: bool,
+    const E1: bool,
 >(
+    simd: impl Simd,
     block: &[u8; BLOCK],
-) -> ([u8; BLOCK], usize) {
+) -> Upper {
     // The block with zeros around it; zeros are no lead and no continuation.
     let mut window = [0u8; REACH + BLOCK + REACH];
     window[REACH..REACH + BLOCK].copy_from_slice(block);
 
     // Pass 1, per byte as a lead (at `REACH + k`, after zeros, so that
     // pass 2 can look back): does a known character start here, which
-    // bytes after it does it cover, and how does a 2-byte one change?
+    // bytes after it does it cover, and how do they change?
     let mut starts = [0u8; REACH + BLOCK];
     let mut covers_two = [0u8; REACH + BLOCK]; // a 3- or 4-byte lead
     let mut covers_three = [0u8; REACH + BLOCK]; // a 4-byte lead
     let mut flips = [0u8; REACH + BLOCK];
-    let mut adds = [0u8; REACH + BLOCK];
-    // Arrays a group leaves at zero are neither written nor read.
-    let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC;
+    let mut adds = [0u8; REACH + BLOCK]; // to the byte after the lead
+    let mut adds_third = [0u8; REACH + BLOCK]; // to the byte two after it
+                                               // Arrays a group leaves at zero are neither written nor read.
+    let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC || EXTRA;
     for k in 0..BLOCK {
         let e = REACH + k;
         let (b, n1, n2, n3) = (window[e], window[e + 1], window[e + 2], window[e + 3]);
         let mut start = 0;
         if two_byte_rules {
-            let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC>(b, n1);
+            let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC, EXTRA>(b, n1);
             let two = known & is_cont(n1);
             start = two;
             flips[e] = two & flip;
             adds[e] = two & add;
         }
         if WIDE {
-            let three = caseless_three_byte(b, n1) & is_cont(n1) & is_cont(n2);
-            let four = caseless_four_byte(b, n1) & is_cont(n1) & is_cont(n2) & is_cont(n3);
+            let cont2 = is_cont(n1) & is_cont(n2);
+            let mut three = caseless_three_byte(b, n1, n2) & cont2;
+            if E1 {
+                let (known, second_add, third_add) = latin_greek_extended(b, n1, n2);
+                let e1 = known & cont2;
+                three |= e1;
+                adds[e] |= e1 & second_add;
+                adds_third[e] = e1 & third_add;
+            }
+            let four = caseless_four_byte(b, n1) & cont2 & is_cont(n3);
             start |= three | four;
             covers_two[e] = three | four;
             covers_three[e] = four;
@@ -305,25 +528,28 @@ fn upper_block_with<
             covered |= covers_two[e - 2] | covers_three[e - 3];
         }
         bad[k] = !covered;
-        // a..z lose bit 5; a lead flips, the byte after it adds.
+        // a..z lose bit 5; a lead flips, the bytes after it add.
         let mut out = ascii_upper(b);
-        if two_byte_rules {
+        if two_byte_rules || E1 {
             out = (out ^ flips[e]).wrapping_add(adds[e - 1]);
+        }
+        if E1 {
+            out = out.wrapping_add(adds_third[e - 2]);
         }
         upper[k] = out;
     }
-    (upper, first_bad(&bad))
+    let bad_mask = simd.high_bits(&bad);
+    Upper {
+        bytes: upper,
+        taken: bad_mask.trailing_zeros() as usize,
+        bad: bad_mask,
+        ascii: false,
+    }
 }
 
-/// The index of the first non-zero byte of `bad`, or `BLOCK`: 16 bytes at a
-/// time, as a block often ends in a character it cut.
+/// The index of the first bit of `bad` from `from` (below `BLOCK`) on, or
+/// `BLOCK`.
 #[inline(always)]
-fn first_bad(bad: &[u8; BLOCK]) -> usize {
-    for (k, part) in bad.chunks_exact(16).enumerate() {
-        let part = u128::from_le_bytes(part.try_into().unwrap());
-        if part != 0 {
-            return k * 16 + part.trailing_zeros() as usize / 8;
-        }
-    }
-    BLOCK
+fn first_bad_from(bad: u64, from: usize) -> usize {
+    from + (bad >> from).trailing_zeros() as usize
 }

@@ -8,17 +8,21 @@
 
 mod block;
 mod case;
+pub(crate) mod dispatch;
 pub(crate) mod error;
 mod runs;
 mod sink;
 pub(crate) mod slice;
 mod utf8;
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+mod x86;
 
 #[cfg(feature = "alloc")]
 use bytes::BytesMut;
 
 use block::block_run;
 use case::upper;
+use dispatch::{Simd, Task};
 use error::{CodecError, InvalidSequence};
 use runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
 #[cfg(feature = "alloc")]
@@ -282,155 +286,161 @@ impl Codec {
         err
     }
 
-    /// Runs the Unicode path on one piece, compiled for AVX2 where the CPU
-    /// has it: the ASCII fast path then moves 32 bytes per instruction
-    /// instead of 16 and keeps up with `memcpy`. Without `std` there is no
-    /// runtime detection, and the portable build runs everywhere (CI tests
-    /// both: `cargo test` and `cargo test --no-default-features --lib`).
-    fn feed_piece<S: Slot>(
+    /// Runs the Unicode path on one piece, compiled for the best instruction
+    /// set the CPU has (see `dispatch.rs`).
+    fn feed_piece<T: Slot>(
         &mut self,
         input: &[u8],
-        sink: &mut Sink<'_, S>,
+        sink: &mut Sink<'_, T>,
     ) -> Result<(), CodecError> {
-        #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, as checked just above.
-            return unsafe { self.feed_unicode_avx2(input, sink) };
+        /// [`Codec::feed_unicode`] as a [`Task`].
+        struct FeedUnicode<'c, 'i, 's, 'b, T: Slot> {
+            codec: &'c mut Codec,
+            input: &'i [u8],
+            sink: &'s mut Sink<'b, T>,
         }
-        self.feed_unicode(input, sink)
-    }
-
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
-    #[target_feature(enable = "avx2")]
-    fn feed_unicode_avx2<S: Slot>(
-        &mut self,
-        input: &[u8],
-        sink: &mut Sink<'_, S>,
-    ) -> Result<(), CodecError> {
-        self.feed_unicode(input, sink)
+        impl<T: Slot> Task for FeedUnicode<'_, '_, '_, '_, T> {
+            type Output = Result<(), CodecError>;
+            #[inline(always)]
+            fn run<S: Simd>(self, simd: S) -> Self::Output {
+                self.codec.feed_unicode(simd, self.input, self.sink)
+            }
+        }
+        dispatch::run(FeedUnicode {
+            codec: self,
+            input,
+            sink,
+        })
     }
 
     /// [`feed_unicode_local`](Self::feed_unicode_local) on a local copy of
     /// the sink (see [`Sink::take`]).
     #[inline(always)]
-    fn feed_unicode<S: Slot>(
+    fn feed_unicode<T: Slot>(
         &mut self,
+        simd: impl Simd,
         input: &[u8],
-        sink: &mut Sink<'_, S>,
+        sink: &mut Sink<'_, T>,
     ) -> Result<(), CodecError> {
         let mut local = sink.take();
-        let result = self.feed_unicode_local(input, &mut local);
+        let result = self.feed_unicode_local(simd, input, &mut local);
         *sink = local;
         result
     }
 
     /// The Unicode path for one piece: first complete any held sequence,
-    /// then alternate ASCII runs and single non-ASCII sequences.
+    /// then alternate ASCII runs, vector blocks, runs of same-length
+    /// sequences and single sequences.
+    ///
+    /// ASCII goes a word or a vector block at a time, most other text a
+    /// 64-byte vector block at a time (`block.rs`), and what that leaves
+    /// one character per step of a few compares, at most one table lookup
+    /// and one fixed-size store (into the sink's slack): no variable-length
+    /// copies, so no `memcpy` calls in the hot loop.
     #[inline(always)]
-    fn feed_unicode_local<S: Slot>(
+    fn feed_unicode_local<T: Slot>(
         &mut self,
+        simd: impl Simd,
         input: &[u8],
-        sink: &mut Sink<'_, S>,
+        sink: &mut Sink<'_, T>,
     ) -> Result<(), CodecError> {
         let base = self.position;
         self.position += input.len() as u64;
-        let mut i = 0;
-
-        if self.held_len > 0 {
-            let held_len = self.pending_len();
-            // Four bytes always decide: a sequence is never longer.
-            let take = input.len().min(4 - held_len);
-            let mut window = [0u8; 4];
-            window[..held_len].copy_from_slice(&self.held[..held_len]);
-            window[held_len..held_len + take].copy_from_slice(&input[..take]);
-            let window = &window[..held_len + take];
-            let start = base - held_len as u64;
-            match decode(window) {
-                Step::Incomplete => {
-                    // Only when `input` is too short to decide; hold it all.
-                    self.held[..window.len()].copy_from_slice(window);
-                    self.held_len = window.len() as u8;
-                    return Ok(());
-                }
-                Step::Char { scalar, len } => {
-                    push_upper(sink, scalar, &window[..len]);
-                    i = len - held_len;
-                }
-                Step::Invalid { len } => {
-                    // Held bytes are a well-formed prefix, so `len >= held_len`.
-                    sink.push(self.invalid(&window[..len], start)?);
-                    i = len - held_len;
-                }
-            }
-            self.held_len = 0;
-        }
-
-        // ASCII goes a word or a vector block at a time, most other text a
-        // 64-byte vector block at a time (`block.rs`), and what that leaves
-        // one character per step of a few compares, at most one table
-        // lookup and one fixed-size store (into the sink's slack): no
-        // variable-length copies, so no `memcpy` calls in the hot loop.
+        let Some(mut i) = self.complete_held(input, base, sink)? else {
+            return Ok(());
+        };
         let mut block_rest_until = 0;
         while i < input.len() {
-            let lead = input[i];
-            if lead < 0x80 {
+            if input[i] < 0x80 {
                 i += sink.ascii_run(&input[i..]);
                 continue;
             }
-            // Most text: the block path. In a script it does not know it
-            // stops early, and then rests for a while rather than keep
-            // paying for blocks.
-            if i >= block_rest_until {
-                let n = block_run(sink, &input[i..]);
-                if n < BLOCK_WORTH_IT {
-                    block_rest_until = i + BLOCK_REST;
-                }
-                if n > 0 {
-                    i += n;
-                    continue;
-                }
+            if let Some(n) = block_step(simd, sink, input, i, &mut block_rest_until) {
+                i += n;
+                continue;
             }
-            // Four bytes in view: runs of well-formed 2- and 3-byte
-            // sequences, then single 4-byte ones.
-            if let Some(&bytes) = input[i..].first_chunk::<4>() {
-                let word = u32::from_le_bytes(bytes);
-                if is_two_byte(word) {
-                    i += two_byte_run(sink, &input[i..]);
-                    continue;
-                }
-                if is_three_byte(word) {
-                    let n = three_byte_run(sink, &input[i..]);
-                    if n > 0 {
-                        i += n;
-                        continue;
-                    }
-                } else {
-                    let n = four_byte_run(sink, &input[i..]);
-                    if n > 0 {
-                        i += n;
-                        continue;
-                    }
-                }
+            if let Some(n) = run_step(sink, &input[i..]) {
+                i += n;
+                continue;
             }
-            // Ill-formed input, or a sequence near the end of the piece.
-            match decode(&input[i..]) {
-                Step::Char { scalar, len } => {
-                    push_upper(sink, scalar, &input[i..i + len]);
-                    i += len;
-                }
-                Step::Invalid { len } => {
-                    sink.push(self.invalid(&input[i..i + len], base + i as u64)?);
-                    i += len;
-                }
-                Step::Incomplete => {
-                    let rest = &input[i..];
-                    self.held[..rest.len()].copy_from_slice(rest);
-                    self.held_len = rest.len() as u8;
-                    return Ok(());
-                }
+            match self.decode_step(sink, input, i, base)? {
+                Some(n) => i += n,
+                None => return Ok(()),
             }
         }
         Ok(())
+    }
+
+    /// Completes the sequence held from the last piece with the first bytes
+    /// of `input` (which starts at stream offset `base`), and returns where
+    /// the rest of `input` starts; `None` if `input` is still too short to
+    /// decide, and is now held as well.
+    #[inline(always)]
+    fn complete_held<T: Slot>(
+        &mut self,
+        input: &[u8],
+        base: u64,
+        sink: &mut Sink<'_, T>,
+    ) -> Result<Option<usize>, CodecError> {
+        if self.held_len == 0 {
+            return Ok(Some(0));
+        }
+        let held_len = self.pending_len();
+        // Four bytes always decide: a sequence is never longer.
+        let take = input.len().min(4 - held_len);
+        let mut window = [0u8; 4];
+        window[..held_len].copy_from_slice(&self.held[..held_len]);
+        window[held_len..held_len + take].copy_from_slice(&input[..take]);
+        let window = &window[..held_len + take];
+        let start = base - held_len as u64;
+        let len = match decode(window) {
+            Step::Incomplete => {
+                // Only when `input` is too short to decide; hold it all.
+                self.held[..window.len()].copy_from_slice(window);
+                self.held_len = window.len() as u8;
+                return Ok(None);
+            }
+            Step::Char { scalar, len } => {
+                push_upper(sink, scalar, &window[..len]);
+                len
+            }
+            Step::Invalid { len } => {
+                // Held bytes are a well-formed prefix, so `len >= held_len`.
+                sink.push(self.invalid(&window[..len], start)?);
+                len
+            }
+        };
+        self.held_len = 0;
+        Ok(Some(len - held_len))
+    }
+
+    /// One sequence at `input[i..]` that no fast path took: ill-formed
+    /// bytes, or a sequence near the end of the piece. Returns its length,
+    /// or `None` when it is cut off by the end and now held.
+    #[inline(always)]
+    fn decode_step<T: Slot>(
+        &mut self,
+        sink: &mut Sink<'_, T>,
+        input: &[u8],
+        i: usize,
+        base: u64,
+    ) -> Result<Option<usize>, CodecError> {
+        match decode(&input[i..]) {
+            Step::Char { scalar, len } => {
+                push_upper(sink, scalar, &input[i..i + len]);
+                Ok(Some(len))
+            }
+            Step::Invalid { len } => {
+                sink.push(self.invalid(&input[i..i + len], base + i as u64)?);
+                Ok(Some(len))
+            }
+            Step::Incomplete => {
+                let rest = &input[i..];
+                self.held[..rest.len()].copy_from_slice(rest);
+                self.held_len = rest.len() as u8;
+                Ok(None)
+            }
+        }
     }
 
     /// Applies the policy to one ill-formed maximal subpart at `offset`:
@@ -451,21 +461,77 @@ impl Codec {
     }
 }
 
-/// Runs the ASCII casing over `input`, with AVX2 where the CPU has it (see
-/// [`Codec::feed_piece`]).
-fn ascii_piece<S: Slot>(input: &[u8], sink: &mut Sink<'_, S>) {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, as checked just above.
-        return unsafe { ascii_piece_avx2(input, sink) };
+/// Runs the ASCII casing over `input`, compiled for the best instruction
+/// set the CPU has (see `dispatch.rs`).
+fn ascii_piece<T: Slot>(input: &[u8], sink: &mut Sink<'_, T>) {
+    /// [`Sink::push_ascii_upper`] as a [`Task`].
+    struct AsciiPiece<'i, 's, 'b, T: Slot> {
+        input: &'i [u8],
+        sink: &'s mut Sink<'b, T>,
     }
-    sink.push_ascii_upper(input)
+    impl<T: Slot> Task for AsciiPiece<'_, '_, '_, T> {
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self, _: S) {
+            self.sink.push_ascii_upper(self.input)
+        }
+    }
+    dispatch::run(AsciiPiece { input, sink })
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
-#[target_feature(enable = "avx2")]
-fn ascii_piece_avx2<S: Slot>(input: &[u8], sink: &mut Sink<'_, S>) {
-    sink.push_ascii_upper(input)
+/// Most non-ASCII text: the block path at `input[i..]`, unless it is
+/// resting or the character there stands alone in ASCII ([`is_lone`]). In
+/// a script it does not know it stops early, and then rests (until
+/// `*rest_until`) rather than keep paying for blocks. Returns how many
+/// bytes it took, if any.
+#[inline(always)]
+fn block_step<T: Slot>(
+    simd: impl Simd,
+    sink: &mut Sink<'_, T>,
+    input: &[u8],
+    i: usize,
+    rest_until: &mut usize,
+) -> Option<usize> {
+    if i < *rest_until || is_lone(&input[i..]) {
+        return None;
+    }
+    let n = block_run(simd, sink, &input[i..]);
+    if n < BLOCK_WORTH_IT {
+        *rest_until = i + BLOCK_REST;
+    }
+    (n > 0).then_some(n)
+}
+
+/// Whether the non-ASCII sequence at the start of `src` stands alone: the
+/// eight bytes after it are ASCII. A run loop then takes it for much less
+/// than a vector block, and the ASCII fast path goes on after it (accents,
+/// quotes and dashes in mostly-ASCII text).
+#[inline(always)]
+fn is_lone(src: &[u8]) -> bool {
+    // The sequence's length if its lead is one; a continuation byte is
+    // ill-formed anyway, and gains nothing from the block.
+    let len = 2 + usize::from(src[0] >= 0xE0) + usize::from(src[0] >= 0xF0);
+    match src.get(len..).and_then(|after| after.first_chunk::<8>()) {
+        Some(&after) => u64::from_le_bytes(after) & 0x8080_8080_8080_8080 == 0,
+        None => false,
+    }
+}
+
+/// With four bytes in view: a run of well-formed 2- or 3-byte sequences,
+/// or of 4-byte ones, at the start of `src`. Returns how many bytes it
+/// took, if any.
+#[inline(always)]
+fn run_step<T: Slot>(sink: &mut Sink<'_, T>, src: &[u8]) -> Option<usize> {
+    let &bytes = src.first_chunk::<4>()?;
+    let word = u32::from_le_bytes(bytes);
+    let n = if is_two_byte(word) {
+        two_byte_run(sink, src)
+    } else if is_three_byte(word) {
+        three_byte_run(sink, src)
+    } else {
+        four_byte_run(sink, src)
+    };
+    (n > 0).then_some(n)
 }
 
 /// Appends the uppercase of `scalar`, whose UTF-8 encoding is `src`.

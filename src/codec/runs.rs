@@ -44,6 +44,14 @@ pub(crate) fn is_three_byte(word: u32) -> bool {
     word & THREE_MASK == THREE
 }
 
+/// Whether bytes 0–3 of `word` have the shape of a 4-byte sequence (an
+/// overlong or a value past U+10FFFF still needs [`upper_four_byte`] to
+/// tell).
+#[inline(always)]
+pub(crate) fn is_four_byte(word: u32) -> bool {
+    word & FOUR_MASK == FOUR
+}
+
 /// Uppercases the run of well-formed 2-byte sequences at the start of
 /// `src` and returns how many bytes it took (even). Unrolled by two: one
 /// word load and mask serve both sequences it holds.
@@ -88,7 +96,7 @@ pub(crate) fn three_byte_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usi
 #[inline(always)]
 pub(crate) fn four_byte_run<S: Slot>(sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     run_of::<S, 4>(sink, src, |bytes| {
-        if u32::from_le_bytes(bytes) & FOUR_MASK == FOUR {
+        if is_four_byte(u32::from_le_bytes(bytes)) {
             upper_four_byte(bytes)
         } else {
             None

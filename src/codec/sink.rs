@@ -4,10 +4,10 @@
 //! The hot loops write each output byte once, into memory reserved up front,
 //! instead of zero-filling first or checking capacity per byte. They also
 //! write whole blocks and words past the bytes they keep (into [`SLACK`]),
-//! which turns variable-length copies into fixed-size stores. This is the
-//! codec's only `unsafe` besides calling the AVX2 build of its loop
-//! (`mod.rs`): a `set_len` over bytes [`Sink`] has initialised. (The
-//! shell has two more, in `pipe.rs`: mapping stdin and its SIGBUS handler.)
+//! which turns variable-length copies into fixed-size stores. Its one
+//! `unsafe` is a `set_len` over bytes [`Sink`] has initialised; the codec's
+//! others are the CPU dispatch (`dispatch.rs`) and the intrinsics kernels
+//! (`x86.rs`).
 //!
 //! [`Sink`] is generic over its [`Slot`] type: `MaybeUninit<u8>` for spare
 //! capacity, `u8` for a caller's `&mut [u8]` (which cannot be viewed as
@@ -198,9 +198,18 @@ fn ascii_block<S: Slot, const B: usize>(block: &[u8; B], dst: &mut [S; B]) -> bo
     any < 0x80
 }
 
-/// How many bytes of `block` come before its first non-ASCII byte.
+/// How many bytes of `block` come before its first non-ASCII byte: a word
+/// at a time, as the runs of mixed text end anywhere in a long block.
+#[inline(always)]
 fn ascii_prefix_len(block: &[u8]) -> usize {
-    block.iter().position(|&b| b >= 0x80).unwrap_or(block.len())
+    for (k, word) in block.chunks_exact(WORD).enumerate() {
+        let high = u64::from_le_bytes(word.try_into().unwrap()) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return k * WORD + high.trailing_zeros() as usize / 8;
+        }
+    }
+    let tail = block.chunks_exact(WORD).remainder();
+    block.len() - tail.len() + tail.iter().position(|&b| b >= 0x80).unwrap_or(tail.len())
 }
 
 /// Uppercases the ASCII bytes of a little-endian word, 8 at a time.

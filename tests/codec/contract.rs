@@ -286,3 +286,21 @@ fn error_display_names_offset_and_bytes() {
     };
     assert_eq!(std::format!("{sequence:?}"), "[E2 82]");
 }
+
+/// The level `UPCASE_FORCE_IMPLEMENTATION` asks for is the one this test
+/// process runs, so CI's run per level really tests that level: CI only
+/// asks for levels the CPU has (a level it lacks would fall back).
+#[test]
+fn the_forced_implementation_is_the_one_running() {
+    let running = upcase::implementation();
+    assert!(
+        ["portable", "avx2", "avx512"].contains(&running),
+        "{running}"
+    );
+    if cfg!(upcase_portable) {
+        assert_eq!(running, "portable");
+    }
+    if let Ok(forced) = std::env::var("UPCASE_FORCE_IMPLEMENTATION") {
+        assert_eq!(running, forced, "UPCASE_FORCE_IMPLEMENTATION={forced}");
+    }
+}

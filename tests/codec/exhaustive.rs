@@ -159,11 +159,12 @@ fn every_four_byte_window_after_a_lead() {
 const BLOCK_PLACES: [usize; 8] = [2, 3, 33, 60, 61, 62, 63, 64];
 
 /// A stream that starts a block (the codec's block path starts at the
-/// first non-ASCII byte), puts `bytes` at offset `at` of it and goes on
-/// with known text past the block, so the block path sees `bytes` with
-/// neighbours on both sides.
+/// first non-ASCII byte not alone in ASCII), puts `bytes` at offset `at` of
+/// it and goes on with known text past the block, so the block path sees
+/// `bytes` with neighbours on both sides.
 fn in_a_block(bytes: &[u8], at: usize) -> Vec<u8> {
-    let mut stream = "ж".as_bytes().to_vec();
+    // "жé": the ж is not alone, so the block starts at it.
+    let mut stream = if at >= 4 { "жé" } else { "ж" }.as_bytes().to_vec();
     stream.resize(at, b'a');
     stream.extend_from_slice(bytes);
     stream.extend_from_slice("z é ж 中 😀 ".repeat(6).as_bytes());
@@ -187,6 +188,33 @@ fn every_scalar_value_in_a_block() {
                 &mut out,
                 &format!("U+{cp:04X} at {at}"),
             );
+        }
+    });
+}
+
+/// Every scalar value alone in ASCII text, where the run loops take it and
+/// the ASCII fast path goes on after it (eight ASCII bytes after it), or
+/// the block path takes it (seven), after a short and a long ASCII run.
+#[test]
+fn every_scalar_value_alone_in_ascii() {
+    every_char(|c| {
+        let cp = u32::from(c);
+        let mut out = BytesMut::new();
+        let mut buf = [0u8; 4];
+        let encoded = c.encode_utf8(&mut buf).as_bytes();
+        for before in [1, 67] {
+            for after in [7, 8] {
+                let mut stream = vec![b'q'; before];
+                stream.extend_from_slice(encoded);
+                stream.extend(std::iter::repeat_n(b'x', after));
+                stream.extend_from_slice("é and more ASCII after it".as_bytes());
+                check_whole(
+                    CONFIGS[0],
+                    &stream,
+                    &mut out,
+                    &format!("U+{cp:04X} after {before}, before {after}"),
+                );
+            }
         }
     });
 }

@@ -39,7 +39,9 @@ mod shared;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -104,6 +106,12 @@ pub struct BenchArgs {
     /// What the messages contain.
     #[arg(long, value_enum, default_value_t = Payload::Ascii)]
     payload: Payload,
+
+    /// Send the text of this file instead of a generated payload: --size
+    /// byte messages cut after whole characters (padded with spaces),
+    /// cycling through the file, each reply verified like the others.
+    #[arg(long, value_name = "PATH", conflicts_with = "payload")]
+    payload_file: Option<PathBuf>,
 
     /// rr only: messages in flight per connection.
     #[arg(long, value_name = "K", default_value_t = 1,
@@ -179,6 +187,8 @@ struct Plan {
     size: usize,
     mode: Mode,
     payload: Payload,
+    /// `--payload-file`: its bytes and their [`payload::cut_points`].
+    payload_file: Option<Arc<PayloadFile>>,
     /// rr messages in flight per connection; `None` in stream mode.
     pipeline: Option<usize>,
     expect: Expect,
@@ -225,6 +235,22 @@ impl BenchArgs {
                 .into());
         }
         // ASCII and Unicode payloads are valid UTF-8: nothing to reject.
+        let payload_file = match &self.payload_file {
+            None => None,
+            Some(path) => Some(Arc::new(PayloadFile::read(path, self.size as usize)?)),
+        };
+        if let Some(file) = &payload_file {
+            if self.expect == Expect::Upper
+                && config.casing == Casing::Unicode
+                && config.invalid == InvalidUtf8::Reject
+                && std::str::from_utf8(&file.text).is_err()
+            {
+                return Err("--payload-file is not valid UTF-8, so it cannot be \
+                            benchmarked against --invalid reject: the server \
+                            closes at the first ill-formed byte"
+                    .into());
+            }
+        }
         let expectation = match self.expect {
             Expect::Echo => Expectation::Echo,
             Expect::Upper => Expectation::Upper(config),
@@ -240,6 +266,7 @@ impl BenchArgs {
             size: self.size as usize,
             mode: self.mode,
             payload: self.payload,
+            payload_file,
             pipeline: (self.mode == Mode::Rr).then_some(self.pipeline as usize),
             expect: self.expect,
             codec: self.codec,
@@ -250,6 +277,29 @@ impl BenchArgs {
             json: self.json,
             progress: std::io::stderr().is_terminal(),
         })
+    }
+}
+
+/// The text of `--payload-file`, read once for every connection.
+#[derive(Debug)]
+struct PayloadFile {
+    text: Vec<u8>,
+    /// Where messages may be cut (see [`payload::cut_points`]).
+    cuts: Vec<usize>,
+}
+
+impl PayloadFile {
+    /// Reads `path`; `Err` is a message for the user.
+    fn read(path: &Path, size: usize) -> Result<Self, String> {
+        let shown = path.display();
+        let text = std::fs::read(path).map_err(|err| format!("--payload-file {shown}: {err}"))?;
+        let cuts = payload::cut_points(&text);
+        if !cuts.windows(2).any(|pair| pair[1] - pair[0] <= size) {
+            return Err(format!(
+                "--payload-file {shown}: no whole character of it fits in --size {size} bytes"
+            ));
+        }
+        Ok(Self { text, cuts })
     }
 }
 

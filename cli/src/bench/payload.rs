@@ -12,6 +12,10 @@
 //!   UTF-8 sequence (or maximal subpart of an ill-formed one) can span two
 //!   units, so `Utf8Chunks` and `from_utf8_lossy` treat each unit on its own
 //!   exactly as they treat it inside the stream.
+//! * Units cut from a file (`--payload-file`) end right after a whole
+//!   character, padded with spaces to `--size` bytes, for the same reason
+//!   (and so that the server never holds a unit's last bytes back waiting
+//!   for the next one).
 //!
 //! Expected replies come from the std-only oracle ([`Expectation::apply`]),
 //! never from the codec, and are computed once per block: checking a reply is a
@@ -78,6 +82,57 @@ pub struct Block {
 }
 
 impl Block {
+    /// `units` units of `size` bytes cut from `text`, starting at an offset
+    /// picked by `seed` and wrapping around at its end, with their expected
+    /// replies. Each unit is the longest stretch from where the last one
+    /// ended that ends right after a whole character and fits, then spaces;
+    /// bytes that cannot be cut so (an ill-formed stretch longer than a
+    /// unit) are skipped. `cuts` are `text`'s [`cut_points`]. `None` if no
+    /// character of `text` fits in `size` bytes.
+    pub fn from_text(
+        text: &[u8],
+        cuts: &[usize],
+        expectation: Expectation,
+        size: usize,
+        units: usize,
+        seed: u64,
+    ) -> Option<Self> {
+        if !cuts.windows(2).any(|pair| pair[1] - pair[0] <= size) {
+            return None;
+        }
+        let mut input = Vec::with_capacity(size * units);
+        let mut expected = Vec::with_capacity(size * units + size * units / 4);
+        let mut ends = Vec::with_capacity(units);
+        let mut rng = Rng::new(seed);
+        // Where the next unit starts: one of `cuts` but the last.
+        let mut at = (rng.next_u64() % (cuts.len() - 1) as u64) as usize;
+        while ends.len() < units {
+            let start = cuts[at];
+            // The last cut within `size` bytes of `start`.
+            let fit = cuts[at + 1..].partition_point(|&cut| cut - start <= size);
+            let unit = input.len();
+            if fit == 0 {
+                // Nothing whole fits: skip to the next cut.
+                at += 1;
+            } else {
+                at += fit;
+                input.extend_from_slice(&text[start..cuts[at]]);
+                input.resize(unit + size, b' ');
+                expected.extend_from_slice(&expectation.apply(&input[unit..]));
+                ends.push(expected.len());
+            }
+            if at == cuts.len() - 1 {
+                at = 0;
+            }
+        }
+        Some(Self {
+            size,
+            input,
+            expected,
+            ends,
+        })
+    }
+
     /// `units` units of `size` bytes from `seed`, with their expected replies.
     pub fn generate(
         payload: Payload,
@@ -127,6 +182,23 @@ impl Block {
     pub fn expected(&self) -> &[u8] {
         &self.expected
     }
+}
+
+/// The offsets in `text` where a unit may start or end: 0, the end, and
+/// every place right after a whole character (ASCII or a well-formed
+/// sequence). Fewer than two means there is nothing to send.
+pub fn cut_points(text: &[u8]) -> Vec<usize> {
+    let mut cuts = vec![0];
+    let mut at = 0;
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            at += c.len_utf8();
+            cuts.push(at);
+        }
+        at += chunk.invalid().len();
+    }
+    // Ill-formed bytes at the very end are never sent.
+    cuts
 }
 
 /// Bytes of one cycle of units, whatever `--size`: enough distinct messages
@@ -301,6 +373,71 @@ mod tests {
         assert!(unicode.expected.len() > unicode.input.len());
         let binary = Block::generate(Payload::Binary, PASS, 64, 100, 1);
         assert!(std::str::from_utf8(&binary.input).is_err());
+    }
+
+    /// Units cut from text are self-contained like the generated ones,
+    /// whatever the text: every script, characters longer than a unit,
+    /// ill-formed bytes and a cut-off sequence at its end.
+    #[test]
+    fn units_from_text_are_self_contained() {
+        let mixed = "Straße ΐ Ꭰ 中文 😀 ǰ ﬃ ı İ ա ẖ. ".repeat(40);
+        let texts: [&[u8]; 4] = [
+            mixed.as_bytes(),
+            b"ab\xE4\xB8 cd\xFF\xC0\x80 ef\xF0\x9F\x98",
+            "😀😀😀😀".as_bytes(),
+            b"x",
+        ];
+        for text in texts {
+            let cuts = cut_points(text);
+            for expectation in ALL {
+                for size in [1, 2, 3, 4, 5, 64, 1000] {
+                    let Some(block) = Block::from_text(text, &cuts, expectation, size, 40, 7)
+                    else {
+                        assert!(size < 4 && text.starts_with("😀".as_bytes()), "{size}");
+                        continue;
+                    };
+                    assert_eq!(block.input.len(), size * 40);
+                    assert_eq!(
+                        expectation.apply(&block.input),
+                        block.expected,
+                        "{expectation:?} size {size}"
+                    );
+                    for i in 0..block.units() {
+                        let unit = block.inputs(i, 1);
+                        assert_eq!(
+                            expectation.apply(unit),
+                            &block.expected()[block.reply_range(i)]
+                        );
+                        // The codec holds nothing back at the unit's end.
+                        let mut codec = upcase::Codec::new(match expectation {
+                            Expectation::Upper(config) => config,
+                            Expectation::Echo => Config::default(),
+                        });
+                        codec.feed(unit, &mut bytes::BytesMut::new()).unwrap();
+                        assert_eq!(codec.pending_len(), 0, "{unit:02X?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn units_from_text_follow_the_text() {
+        let text = "Съешь же ещё этих мягких французских булок. ".repeat(100);
+        let cuts = cut_points(text.as_bytes());
+        let block = Block::from_text(text.as_bytes(), &cuts, PASS, 100, 50, 3).unwrap();
+        let sent = std::str::from_utf8(&block.input).unwrap();
+        // Whole characters, in order, but for the padding at each unit's end.
+        for unit in block.input.chunks(100) {
+            let unit = std::str::from_utf8(unit).unwrap().trim_end();
+            assert!(text.contains(unit), "{unit:?}");
+            // Full, but for the last stretch of the text before it wraps.
+            assert!(
+                unit.len() > 90 || text.trim_end().ends_with(unit),
+                "{unit:?}"
+            );
+        }
+        assert!(sent.contains("ЕЩЁ") || sent.contains("ещё"));
     }
 
     #[test]

@@ -95,7 +95,11 @@ impl Report {
         });
         Self {
             mode: plan.mode,
-            payload: plan.payload.name(),
+            payload: if plan.payload_file.is_some() {
+                "file"
+            } else {
+                plan.payload.name()
+            },
             expect: plan.expect,
             casing: value_name(plan.codec.casing),
             invalid: value_name(plan.codec.invalid),

@@ -207,6 +207,18 @@ fn generate_blocks(plan: &Plan) -> Vec<Arc<Block>> {
     (0..plan.connections.min(MAX_BLOCKS))
         .map(|i| {
             let seed = plan.seed.wrapping_mul(1000).wrapping_add(i as u64);
+            if let Some(file) = &plan.payload_file {
+                let block = Block::from_text(
+                    &file.text,
+                    &file.cuts,
+                    plan.expectation,
+                    plan.size,
+                    units,
+                    seed,
+                );
+                // `PayloadFile::read` checked that a character fits.
+                return Arc::new(block.expect("a character of the payload file fits"));
+            }
             Arc::new(Block::generate(
                 plan.payload,
                 plan.expectation,

@@ -231,3 +231,58 @@ fn text_summary_without_json() {
     // Not a terminal: no progress line.
     assert!(!stderr.contains('\r'), "{stderr:?}");
 }
+
+/// `--payload-file`: the user's text, cut after whole characters, in every
+/// mode and under each policy, verified against the oracle; the errors
+/// name the file and what is wrong with it.
+#[test]
+fn a_payload_file_verifies_against_upcase_serve() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("bench-payload-{}.txt", std::process::id()));
+    // Turkish, Vietnamese, Armenian, Greek with oxia, ß and ΐ, emoji, and
+    // an ill-formed stretch: the characters the codec's fast paths treat
+    // differently.
+    let mut text = "Kullanıcı ayarları; Người dùng cửa sổ; Հայերեն; ά ὰ ώ; Straße ΐ 😀\n"
+        .repeat(50)
+        .into_bytes();
+    text.extend_from_slice(b"bad \xE4\xB8 \xFF bytes\n");
+    std::fs::write(&path, &text).unwrap();
+    let file = path.to_str().unwrap();
+    for invalid in ["pass", "replace"] {
+        let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--invalid", invalid]);
+        for (mode, size) in [("rr", "100"), ("rr", "7"), ("stream", "65536")] {
+            let json = bench_ok(
+                server.addr(),
+                &[
+                    "--payload-file",
+                    file,
+                    "--mode",
+                    mode,
+                    "--size",
+                    size,
+                    "--requests",
+                    "300",
+                    "--invalid",
+                    invalid,
+                ],
+            );
+            assert_eq!(json_raw(&json, "payload"), "\"file\"", "{json}");
+            assert!(json_number(&json, "received_bytes") > 0.0, "{json}");
+        }
+    }
+
+    let missing = dir.join("no-such-payload-file.txt");
+    let missing = missing.to_str().unwrap();
+    let (status, _, stderr) = run_bench(&["--payload-file", missing], 10);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--payload-file") && stderr.contains(missing),
+        "{stderr}"
+    );
+    let (status, _, stderr) = run_bench(&["--payload-file", file, "--invalid", "reject"], 10);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    let (status, _, stderr) = run_bench(&["--payload-file", file, "--payload", "unicode"], 10);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    std::fs::remove_file(&path).unwrap();
+}

@@ -9,14 +9,16 @@ use std::vec::Vec;
 use bytes::BytesMut;
 
 use super::block_run;
+use crate::codec::dispatch::Portable;
 use crate::codec::sink::with_sink;
 
 /// Text in every script the block path claims: the bench corpora, plus
 /// `µ ÿ`, combining marks and spacing modifiers, Cyrillic pairs, Latin
 /// Extended-A, Hebrew and Arabic, and the other caseless 3- and 4-byte
 /// ranges (Indic, Yi, private use, fullwidth punctuation, CJK Extension B,
-/// tags).
-const KNOWN: [&str; 7] = [
+/// tags); Vietnamese, Romanian, Ukrainian, Armenian, Hebrew points, arrows
+/// and Greek with oxia.
+const KNOWN: [&str; 10] = [
     "Voilà l'été à Noël: déjà vu, café crème. Straße, Größe, Übermaß. Señor, año, µ ÿ.\n",
     "Combining: cafe\u{301} nai\u{308}ve, modifiers: ˈstress ˆ ˜.\n",
     "Съешь же ещё этих мягких французских булок ѐ ѡ. Ξεσκεπάζω την ψυχοφθόρα βδελυγμία.\n",
@@ -24,35 +26,29 @@ const KNOWN: [&str; 7] = [
     "ok 😀🎉👍🏽 fine 🚀✨ ünïcödé 🧪🔥 done 🙂\n",
     "Hello мир, grüße 世界! Ξένος café — Łódź, Škoda, ŀ ŋ ź, עברית, العربية.\n",
     "हिन्दी ꀀꀁ \u{E000}\u{F8FF} 𠀀𪛖 \u{100000}\u{10FFFD} \u{E0061}，！\n",
+    "Tiếng Việt: người dùng, cửa sổ, ơ ư, ḁ ỿ. Română: ș ț ȁ ȳ, ʼ ʰ.\n",
+    "Ґанок ґ ҁ ҿ ӂ ӏ ӿ ԁ ԯ. Հայերեն՝ ուղեցույց, ա ֆ ր ԿՖ. עִבְרִית־מָקָף ← ↔ ⇒ ⇿.\n",
+    "ὰ ά ὲ έ ὴ ή ὶ ί ὸ ό ὺ ύ ὼ ώ: the Greek vowels with oxia.\n",
 ];
 
-/// What it must leave to the run loops: characters whose uppercase has
-/// another length (`ı ŉ ſ ΐ ΰ ﬀ`), cased characters outside its rules
-/// (Armenian, Georgian, Latin Extended-B, fullwidth, Deseret, Cyrillic
-/// past U+047F), and ill-formed or cut sequences.
-const UNKNOWN: [&[u8]; 16] = [
-    "ı".as_bytes(),
-    "ŉ".as_bytes(),
-    "ſ".as_bytes(),
-    "ΐ".as_bytes(),
-    "ΰ".as_bytes(),
-    "ﬀ".as_bytes(),
-    "ա".as_bytes(),
-    "ⴀ".as_bytes(),
-    "ǆ".as_bytes(),
-    "ａ".as_bytes(),
-    "𐐨".as_bytes(),
-    "ҁ".as_bytes(),
-    b"\xFF",
-    b"\xC0\x80",
-    b"\xED\xA0\x80",
-    b"\xE4\xB8",
+/// Characters outside its rules, which it takes one by one through the
+/// tables and goes on after: characters whose uppercase has another length
+/// (`ı ŉ ſ ΐ ΰ ﬀ և ẖ`) and cased characters outside its rules (Georgian,
+/// Latin Extended-B, fullwidth, Deseret, polytonic Greek).
+const ONE_BY_ONE: [&str; 13] = [
+    "ı", "ŉ", "ſ", "ΐ", "ΰ", "ﬀ", "և", "ẖ", "ⴀ", "ǆ", "ａ", "𐐨", "ἀ",
 ];
+
+/// What it must stop at and leave to the general decoder: ill-formed or
+/// cut sequences.
+const UNKNOWN: [&[u8]; 4] = [b"\xFF", b"\xC0\x80", b"\xED\xA0\x80", b"\xE4\xB8"];
 
 /// Runs the block path over `src`: the output and how many bytes it took.
 fn run(src: &[u8]) -> (Vec<u8>, usize) {
     let mut out = BytesMut::new();
-    let taken = with_sink(&mut out, 3 * (src.len() + 3), |sink| block_run(sink, src));
+    let taken = with_sink(&mut out, 3 * (src.len() + 3), |sink| {
+        block_run(Portable, sink, src)
+    });
     (out.to_vec(), taken)
 }
 
@@ -96,6 +92,38 @@ fn stops_exactly_before_what_it_does_not_know() {
             }
         }
     }
+}
+
+#[test]
+fn takes_what_its_rules_do_not_know_one_by_one_and_goes_on() {
+    for sample in KNOWN {
+        let text = sample.repeat(4);
+        let boundaries = (0..200).filter(|&at| text.is_char_boundary(at));
+        for at in boundaries {
+            for other in ONE_BY_ONE {
+                let mut stream = text[..at].to_owned();
+                stream.push_str(other);
+                stream.push_str(&text[at..]);
+                let (out, taken) = run(stream.as_bytes());
+                assert!(
+                    stream.len() - taken < 16,
+                    "{other} at {at} of {sample:?}: took {taken} of {}",
+                    stream.len()
+                );
+                assert_eq!(out, upper(stream.as_bytes(), taken), "{other} at {at}");
+            }
+        }
+    }
+}
+
+/// A script the rules do not know at all ends the run soon: after the
+/// second block that stops at once (Georgian, 3-byte letters).
+#[test]
+fn ends_the_run_in_a_script_it_does_not_know() {
+    let text = "ⴀⴁⴂⴃ".repeat(40);
+    let (out, taken) = run(text.as_bytes());
+    assert_eq!(taken, 3, "one letter between two blocks that stop at once");
+    assert_eq!(out, upper(text.as_bytes(), taken));
 }
 
 #[test]

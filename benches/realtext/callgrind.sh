@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Instructions per input byte of `Codec::feed` (32 KiB pieces, default config)
+# over each real-text corpus, counted by callgrind: independent of machine
+# load, so it can compare two builds on a busy machine. Each corpus runs
+# through examples/feed_file.rs once and twice; the difference is one pass.
+#
+#   bash benches/realtext/callgrind.sh [CORPUS_DIR]   (default: target/corpora)
+#
+# Build the corpora first with benches/realtext/build-corpora.sh. Valgrind
+# does not emulate AVX-512, so this counts the AVX2 level at best;
+# UPCASE_FORCE_IMPLEMENTATION=portable counts the portable one. Prints a
+# Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DIR=${1:-target/corpora}
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+cargo build --release --example feed_file -q
+BIN=target/release/examples/feed_file
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# The instruction count callgrind reports in LOG.
+collected() { grep -o 'Collected : [0-9]*' "$1" | awk '{ print $3 }'; }
+
+shopt -s nullglob
+files=("$DIR"/*.txt)
+if ((${#files[@]} == 0)); then
+    echo "no corpora in $DIR: run benches/realtext/build-corpora.sh $DIR" >&2
+    exit 1
+fi
+echo "| corpus | bytes | non-ASCII bytes | instructions/byte |"
+echo "|---|---:|---:|---:|"
+for f in "${files[@]}"; do
+    name=$(basename "$f" .txt)
+    bytes=$(stat -c %s "$f")
+    high=$(LC_ALL=C tr -d '\000-\177' <"$f" | wc -c)
+    for rounds in 1 2; do
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            "$BIN" "$f" "$rounds" >/dev/null 2>"$TMP/$name.$rounds.log"
+    done
+    ir=$(($(collected "$TMP/$name.2.log") - $(collected "$TMP/$name.1.log")))
+    awk -v n="$name" -v b="$bytes" -v h="$high" -v ir="$ir" \
+        'BEGIN { printf "| %s | %d | %.1f %% | %.2f |\n", n, b, 100 * h / b, ir / b }'
+done

@@ -1,0 +1,190 @@
+//! The one place that picks the instruction set the codec's loops run with.
+//!
+//! The hot loops are written once, in portable Rust the compiler vectorises
+//! (plus explicit kernels where that stops paying). [`run`] calls a loop
+//! compiled for the best level this CPU has, chosen once per process:
+//!
+//! * `avx512`: that and AVX-512 F/BW/VL/VBMI/VBMI2 (Zen 4, Ice Lake and later);
+//! * `avx2`: AVX2 (with BMI1/2, POPCNT, LZCNT, as every AVX2 CPU has);
+//! * `portable`: the baseline build, everywhere else, without `std` (no
+//!   runtime detection) and under `RUSTFLAGS="--cfg upcase_portable"`,
+//!   which compiles the dispatch out.
+//!
+//! `UPCASE_FORCE_IMPLEMENTATION=portable|avx2|avx512` (read once, like
+//! simdutf's `SIMDUTF_FORCE_IMPLEMENTATION`) caps the level, so the tests
+//! run every level this CPU has; a level the CPU lacks is never used, any
+//! other value is ignored, and [`implementation`] says which level runs.
+
+use super::block::{high_bits, lead_groups, BLOCK};
+
+/// An instruction-set level the loops are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64", not(upcase_portable))),
+    allow(dead_code)
+)]
+pub(crate) enum Level {
+    Portable = 1,
+    Avx2 = 2,
+    Avx512 = 3,
+}
+
+impl Level {
+    /// The name `UPCASE_FORCE_IMPLEMENTATION` and [`implementation`] use.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Level::Portable => "portable",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+/// The name of the level the codec runs with in this process: `"avx512"`,
+/// `"avx2"` or `"portable"` (see [`run`]).
+pub fn implementation() -> &'static str {
+    level().name()
+}
+
+/// What the loops ask of the instruction set they are compiled for: the
+/// few kernels written with explicit intrinsics, each with a portable twin
+/// that gives the same answer. A value of a type that implements it is the
+/// proof that the CPU has that instruction set.
+pub(crate) trait Simd: Copy {
+    /// The rule groups whose lead bytes `block` holds (see
+    /// `block::lead_groups`).
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8;
+
+    /// One bit per byte of `bytes`, its high bit (see `block::high_bits`).
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64;
+}
+
+/// The baseline: plain Rust, which the compiler vectorises as it can.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Portable;
+
+impl Simd for Portable {
+    #[inline(always)]
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
+        lead_groups(block)
+    }
+
+    #[inline(always)]
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
+        high_bits(bytes)
+    }
+}
+
+/// A piece of work to run at the dispatched level: [`run`] calls
+/// [`Task::run`] with that level's [`Simd`] token.
+pub(crate) trait Task {
+    /// What the work returns.
+    type Output;
+    /// Does the work with the kernels of `simd`. Must be
+    /// `#[inline(always)]`, and so must everything it calls.
+    fn run<S: Simd>(self, simd: S) -> Self::Output;
+}
+
+/// Runs `task`, compiled for the level this process runs with.
+///
+/// `task` is instantiated once per level, and compiled for it only where
+/// it is inlined into the level's `#[target_feature]` function: its `run`
+/// must be `#[inline(always)]`, and so must everything it calls (without
+/// it, every level ran the baseline build, twice the instructions per
+/// byte).
+#[inline(always)]
+pub(crate) fn run<T: Task>(task: T) -> T::Output {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+    match level() {
+        // SAFETY: `level` returns `Avx512` only if the CPU has every
+        // feature `x86::avx512` enables.
+        Level::Avx512 => return unsafe { x86::avx512(task) },
+        // SAFETY: `level` returns `Avx2` only if the CPU has every
+        // feature `x86::avx2` enables.
+        Level::Avx2 => return unsafe { x86::avx2(task) },
+        Level::Portable => {}
+    }
+    task.run(Portable)
+}
+
+/// The level: the best the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+fn level() -> Level {
+    use core::sync::atomic::{AtomicU8, Ordering};
+    static LEVEL: AtomicU8 = AtomicU8::new(0);
+    match LEVEL.load(Ordering::Relaxed) {
+        3 => Level::Avx512,
+        2 => Level::Avx2,
+        1 => Level::Portable,
+        _ => {
+            let level = x86::detect();
+            LEVEL.store(level as u8, Ordering::Relaxed);
+            level
+        }
+    }
+}
+
+#[cfg(not(all(feature = "std", target_arch = "x86_64", not(upcase_portable))))]
+fn level() -> Level {
+    Level::Portable
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+mod x86 {
+    use super::{Level, Task};
+    use crate::codec::x86::Avx2;
+
+    /// The best level the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
+    pub(super) fn detect() -> Level {
+        let base = std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("popcnt")
+            && std::is_x86_feature_detected!("lzcnt");
+        let best = if !base {
+            Level::Portable
+        } else if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vbmi")
+            && std::is_x86_feature_detected!("avx512vbmi2")
+        {
+            Level::Avx512
+        } else if std::is_x86_feature_detected!("avx2") {
+            Level::Avx2
+        } else {
+            Level::Portable
+        };
+        let forced = match std::env::var("UPCASE_FORCE_IMPLEMENTATION").as_deref() {
+            Ok("avx512") => Level::Avx512,
+            Ok("avx2") => Level::Avx2,
+            Ok("portable") => Level::Portable,
+            _ => best,
+        };
+        best.min(forced)
+    }
+
+    /// Runs `task` compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have every feature enabled here.
+    #[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
+    #[inline]
+    pub(super) unsafe fn avx2<T: Task>(task: T) -> T::Output {
+        // SAFETY: the caller promises AVX2.
+        task.run(unsafe { Avx2::new_unchecked() })
+    }
+
+    /// Runs `task` compiled with AVX-512 (its kernels are the AVX2 ones,
+    /// on the wider registers the compiler vectorises the rest with).
+    ///
+    /// # Safety
+    /// The CPU must have every feature enabled here.
+    #[target_feature(
+        enable = "avx2,bmi1,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2"
+    )]
+    #[inline]
+    pub(super) unsafe fn avx512<T: Task>(task: T) -> T::Output {
+        // SAFETY: the caller promises AVX-512, which includes AVX2.
+        task.run(unsafe { Avx2::new_unchecked() })
+    }
+}

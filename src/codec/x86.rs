@@ -1,0 +1,149 @@
+//! The kernels written with x86-64 intrinsics, behind the [`Simd`] token
+//! that proves the CPU has the instructions (see `dispatch.rs`). Each has a
+//! portable twin giving the same answer, which the tests compare it with.
+
+use core::arch::x86_64::{
+    __m256i, _mm256_and_si256, _mm256_castsi256_si128, _mm256_extracti128_si256,
+    _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8,
+    _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
+};
+
+use super::block::BLOCK;
+use super::dispatch::Simd;
+
+/// The token of AVX2: only made where the CPU has it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[inline(always)]
+    pub(crate) unsafe fn new_unchecked() -> Self {
+        Avx2(())
+    }
+}
+
+/// Per low nibble of a byte, the class bits it can be in (see
+/// [`Avx2::lead_groups`]).
+const LOW: [u8; 16] = [
+    0x48, 0x68, 0x89, 0x89, 0x8A, 0x8A, 0x98, 0x58, 0x58, 0x58, 0x58, 0x49, 0x49, 0x48, 0x4C, 0x4C,
+];
+/// Per high nibble: lead bytes are C..F.
+const HIGH: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x17, 0xC0, 0x28, 0x08];
+
+impl Simd for Avx2 {
+    /// `block::lead_groups` with two nibble lookups per 32 bytes: a lead
+    /// byte's class bits are `LOW[b & 15] & HIGH[b >> 4]`. Bits 0–5 are
+    /// the groups themselves where one nibble pair says it (C2 C3 CB CC,
+    /// C4 C5, CE CF, E0..FF, C6..CA, E1), bit 6 is group 4 for D0 D1
+    /// D7..DF and bit 7 group 16 for D2..D6.
+    #[inline(always)]
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
+        // SAFETY: the token proves the CPU has AVX2, and the loads read
+        // 2 x 32 bytes inside `block`.
+        let classes = unsafe {
+            let table = |t: [u8; 16]| {
+                let t = t.map(|b| b as i8);
+                _mm256_setr_epi8(
+                    t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11],
+                    t[12], t[13], t[14], t[15], t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
+                    t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15],
+                )
+            };
+            let (low, high, nibble) = (table(LOW), table(HIGH), _mm256_set1_epi8(0x0F));
+            let class = |v: __m256i| {
+                let lo = _mm256_and_si256(v, nibble);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble);
+                _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi))
+            };
+            let ptr = block.as_ptr().cast::<__m256i>();
+            let any = _mm256_or_si256(
+                class(_mm256_loadu_si256(ptr)),
+                class(_mm256_loadu_si256(ptr.add(1))),
+            );
+            let any = _mm_or_si128(
+                _mm256_castsi256_si128(any),
+                _mm256_extracti128_si256::<1>(any),
+            );
+            let any = _mm_or_si128(any, _mm_srli_si128::<8>(any));
+            let any = _mm_or_si128(any, _mm_srli_si128::<4>(any));
+            let any = _mm_or_si128(any, _mm_srli_si128::<2>(any));
+            let any = _mm_or_si128(any, _mm_srli_si128::<1>(any));
+            _mm_cvtsi128_si32(any) as u8
+        };
+        classes & 0x3F | (classes >> 6 & 1) << 2 | (classes >> 7 & 1) << 4
+    }
+
+    /// `block::high_bits` with one `vpmovmskb` per 32 bytes.
+    #[inline(always)]
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
+        // SAFETY: the token proves the CPU has AVX2, and the loads read
+        // 2 x 32 bytes inside `bytes`.
+        let (low, high) = unsafe {
+            let ptr = bytes.as_ptr().cast::<__m256i>();
+            (
+                _mm256_movemask_epi8(_mm256_loadu_si256(ptr)),
+                _mm256_movemask_epi8(_mm256_loadu_si256(ptr.add(1))),
+            )
+        };
+        u64::from(low as u32) | u64::from(high as u32) << 32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::dispatch::Portable;
+
+    /// The kernel against its portable twin: every byte value alone at every
+    /// place, and every pair of lead bytes (CPU permitting).
+    #[test]
+    fn lead_groups_match_the_portable_scan() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        // SAFETY: checked just above.
+        let avx2 = unsafe { Avx2::new_unchecked() };
+        for at in 0..BLOCK {
+            for b in 0..=255u8 {
+                let mut block = [b'a'; BLOCK];
+                block[at] = b;
+                assert_eq!(
+                    avx2.lead_groups(&block),
+                    Portable.lead_groups(&block),
+                    "{b:02X} at {at}"
+                );
+            }
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            let mut bytes = [0u8; BLOCK];
+            for b in &mut bytes {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = if x & 3 == 0 { x as u8 } else { 0 };
+            }
+            assert_eq!(
+                avx2.high_bits(&bytes),
+                Portable.high_bits(&bytes),
+                "{bytes:02X?}"
+            );
+        }
+        for a in 0xC0..=0xFFu8 {
+            for b in 0xC0..=0xFFu8 {
+                let mut block = [0x80; BLOCK];
+                block[3] = a;
+                block[40] = b;
+                assert_eq!(
+                    avx2.lead_groups(&block),
+                    Portable.lead_groups(&block),
+                    "{a:02X} {b:02X}"
+                );
+            }
+        }
+    }
+}
