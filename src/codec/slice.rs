@@ -169,18 +169,13 @@ impl Codec {
         if self.overflow.len() > 0 {
             return (Ok(CoderResult::OutputFull), 0, written);
         }
-        match &self.state {
-            State::Open => {}
-            State::Failed(err) => return (Err(err.clone()), 0, written),
-            State::Finished if input.is_empty() && last => {
-                return (Ok(CoderResult::InputEmpty), 0, written)
-            }
-            State::Finished => return (Err(CodecError::FedAfterFinish), 0, written),
+        if let Some(result) = self.closed_result(input, last) {
+            return (result, 0, written);
         }
         let mut read = 0;
         // A call into a slice of less than DIRECT_MIN goes on until it is
         // full; a larger one stops once its steps have become small (see
-        // below), not to end in many tiny steps.
+        // `direct_step`), not to end in many tiny steps.
         let small = out.len() - written < DIRECT_MIN;
         let mut first_k = 0;
         loop {
@@ -190,69 +185,27 @@ impl Codec {
                 if !last {
                     return (Ok(CoderResult::InputEmpty), read, written);
                 }
-                let (tail, len) = match self.finish_tail() {
-                    Ok(tail) => tail,
-                    Err(err) => return (Err(err), read, written),
-                };
-                let fit = len.min(room);
-                out[written..written + fit].copy_from_slice(&tail[..fit]);
-                self.overflow.set(&tail[fit..len]);
-                return (Ok(self.stopped()), read, written + fit);
+                let (result, tail_written) = self.finish_into(&mut out[written..]);
+                return (result, read, written + tail_written);
             }
             if room == 0 || (!small && room < DIRECT_MIN) {
                 return (Ok(CoderResult::OutputFull), read, written);
             }
-            let step = match self.config.casing {
+            let (step, k, n) = match self.config.casing {
                 Casing::Ascii => {
-                    // One byte out per byte in, stored exactly: no slack.
-                    let k = rest.len().min(room);
-                    ascii_piece(&rest[..k], &mut Sink::new(&mut out[written..][..k]));
-                    self.position += k as u64;
-                    read += k;
-                    written += k;
-                    continue;
+                    let k = self.ascii_step(rest, &mut out[written..]);
+                    (Ok(()), k, k)
                 }
                 Casing::Unicode if room >= DIRECT_MIN => {
-                    // Straight into `out`: `k` such that
-                    // max_output_len(k) + SLACK <= room.
-                    let k = rest.len().min((room - SLACK) / 3 - 3).min(PIECE);
-                    // Each step ends mid-run at a cost of its own: once the
-                    // steps have shrunk to an eighth of the first, the slice
-                    // is full enough.
-                    if first_k == 0 {
-                        first_k = k;
-                    } else if k < first_k / 8 {
-                        return (Ok(CoderResult::OutputFull), read, written);
+                    match self.direct_step(rest, &mut out[written..], &mut first_k) {
+                        Some(step) => step,
+                        None => return (Ok(CoderResult::OutputFull), read, written),
                     }
-                    let mut sink = Sink::new(&mut out[written..]);
-                    let result = self.feed_piece(&rest[..k], &mut sink);
-                    written += sink.len();
-                    read += k;
-                    result
                 }
-                Casing::Unicode => {
-                    // Through the staging array: `k` whose output surely
-                    // fits `room` (max_output_len(k) <= room), or one byte
-                    // when even that may not fit. Either way the output is
-                    // under DIRECT_MIN, so STAGE_LEN leaves the slack.
-                    let k = if room >= ONE_BYTE_MAX {
-                        rest.len().min(room / 3 - 3)
-                    } else {
-                        1
-                    };
-                    let mut stage = [0u8; STAGE_LEN];
-                    let mut sink = Sink::new(&mut stage[..]);
-                    let result = self.feed_piece(&rest[..k], &mut sink);
-                    let len = sink.len();
-                    let produced = &stage[..len];
-                    let fit = produced.len().min(room);
-                    out[written..written + fit].copy_from_slice(&produced[..fit]);
-                    self.overflow.set(&produced[fit..]);
-                    written += fit;
-                    read += k;
-                    result
-                }
+                Casing::Unicode => self.staged_step(rest, &mut out[written..]),
             };
+            read += k;
+            written += n;
             if let Err(err) = step {
                 // As `feed`: all of the input counts as read.
                 self.position += (input.len() - read) as u64;
@@ -267,6 +220,90 @@ impl Codec {
                 return (Ok(CoderResult::OutputFull), read, written);
             }
         }
+    }
+
+    /// What `feed_into` answers at once when the stream is no longer open:
+    /// the sticky error, `InputEmpty` for a repeated final call, or
+    /// [`CodecError::FedAfterFinish`]; `None` while it is open.
+    fn closed_result(&self, input: &[u8], last: bool) -> Option<Result<CoderResult, CodecError>> {
+        match &self.state {
+            State::Open => None,
+            State::Failed(err) => Some(Err(err.clone())),
+            State::Finished if input.is_empty() && last => Some(Ok(CoderResult::InputEmpty)),
+            State::Finished => Some(Err(CodecError::FedAfterFinish)),
+        }
+    }
+
+    /// The end of the stream: the held tail as the policy says, as much as
+    /// fits into `out`, the rest kept. Returns the result and bytes written.
+    fn finish_into(&mut self, out: &mut [u8]) -> (Result<CoderResult, CodecError>, usize) {
+        let (tail, len) = match self.finish_tail() {
+            Ok(tail) => tail,
+            Err(err) => return (Err(err), 0),
+        };
+        let fit = len.min(out.len());
+        out[..fit].copy_from_slice(&tail[..fit]);
+        self.overflow.set(&tail[fit..len]);
+        (Ok(self.stopped()), fit)
+    }
+
+    /// [`Casing::Ascii`]: one byte out per byte in, stored exactly (no
+    /// slack needed). Returns how many bytes it took (and wrote).
+    fn ascii_step(&mut self, rest: &[u8], out: &mut [u8]) -> usize {
+        let k = rest.len().min(out.len());
+        ascii_piece(&rest[..k], &mut Sink::new(&mut out[..k]));
+        self.position += k as u64;
+        k
+    }
+
+    /// Unicode straight into `out`, which has at least `DIRECT_MIN` bytes
+    /// of room: `k` input bytes such that `max_output_len(k) + SLACK`
+    /// fits. Each step ends mid-run at a cost of its own, so once the steps
+    /// have shrunk to an eighth of the first (`first_k`) the slice is full
+    /// enough: `None`. Otherwise the result, bytes read and bytes written.
+    fn direct_step(
+        &mut self,
+        rest: &[u8],
+        out: &mut [u8],
+        first_k: &mut usize,
+    ) -> Option<(Result<(), CodecError>, usize, usize)> {
+        let k = rest.len().min((out.len() - SLACK) / 3 - 3).min(PIECE);
+        if *first_k == 0 {
+            *first_k = k;
+        } else if k < *first_k / 8 {
+            return None;
+        }
+        let mut sink = Sink::new(out);
+        let result = self.feed_piece(&rest[..k], &mut sink);
+        Some((result, k, sink.len()))
+    }
+
+    /// Unicode through the staging array when `out` has less than
+    /// `DIRECT_MIN` bytes of room: `k` input bytes whose output surely fits
+    /// (`max_output_len(k) <= room`), or one byte when even that may not
+    /// fit; what does not fit is kept in the overflow. The output is under
+    /// `DIRECT_MIN` either way, so `STAGE_LEN` leaves the slack. Returns the
+    /// result, bytes read and bytes written.
+    fn staged_step(
+        &mut self,
+        rest: &[u8],
+        out: &mut [u8],
+    ) -> (Result<(), CodecError>, usize, usize) {
+        let room = out.len();
+        let k = if room >= ONE_BYTE_MAX {
+            rest.len().min(room / 3 - 3)
+        } else {
+            1
+        };
+        let mut stage = [0u8; STAGE_LEN];
+        let mut sink = Sink::new(&mut stage[..]);
+        let result = self.feed_piece(&rest[..k], &mut sink);
+        let len = sink.len();
+        let produced = &stage[..len];
+        let fit = produced.len().min(room);
+        out[..fit].copy_from_slice(&produced[..fit]);
+        self.overflow.set(&produced[fit..]);
+        (result, k, fit)
     }
 
     /// Bytes of output that [`feed_into`](Self::feed_into) produced but had
