@@ -28,8 +28,7 @@ pub(crate) fn upper_two_byte(lead: u8, cont: u8) -> ([u8; 8], usize) {
     (word, usize::from(word[7]))
 }
 
-/// `THREE_BYTE` / `FOUR_BYTE` entry where no well-formed sequence lands.
-const ILL_FORMED: u8 = u8::MAX;
+use tables::ILL_FORMED;
 
 /// The uppercase of the 3-byte sequence at the start of `bytes`, whose lead
 /// is E0..=EF followed by two continuation bytes (the caller checked), as
