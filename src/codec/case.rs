@@ -9,6 +9,8 @@ mod tables {
     include!(concat!(env!("OUT_DIR"), "/case_tables.rs"));
 }
 
+use tables::ILL_FORMED;
+
 /// `b.to_ascii_uppercase()` without a branch, so loops over it vectorise.
 ///
 /// The test is a signed compare, which vector units have for bytes (an
@@ -27,8 +29,6 @@ pub(crate) fn upper_two_byte(lead: u8, cont: u8) -> ([u8; 8], usize) {
     let word = tables::TWO_BYTE[scalar].to_le_bytes();
     (word, usize::from(word[7]))
 }
-
-use tables::ILL_FORMED;
 
 /// The uppercase of the 3-byte sequence at the start of `bytes`, whose lead
 /// is E0..=EF followed by two continuation bytes (the caller checked), as
