@@ -11,7 +11,7 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -47,6 +47,8 @@ pub struct LogGuard {
 /// Fails only if the thread cannot be started.
 pub fn non_blocking<W: Write + Send + 'static>(sink: W) -> io::Result<(NonBlocking, LogGuard)> {
     let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
+    // The first queue made is the process's: `flush` waits on it.
+    let _ = PROCESS_QUEUE.set(queue.clone());
     let dropped = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&dropped);
     std::thread::Builder::new()
@@ -126,6 +128,19 @@ impl<'a> MakeWriter<'a> for NonBlocking {
 impl Drop for LogGuard {
     fn drop(&mut self) {
         flush_queue(&self.queue, FLUSH_WAIT);
+    }
+}
+
+/// The queue of the process's log writer, once [`non_blocking`] made one.
+static PROCESS_QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
+
+/// Waits (at most a second) until every log line queued so far is on
+/// stderr. A subcommand calls it before writing its final error line
+/// straight to stderr, so that line comes after the log lines before it.
+/// Does nothing when logging does not go through [`non_blocking`].
+pub fn flush() {
+    if let Some(queue) = PROCESS_QUEUE.get() {
+        flush_queue(queue, FLUSH_WAIT);
     }
 }
 

@@ -89,7 +89,12 @@ enum Stop {
 /// stderr; the exit status says which (see the `--help` text).
 pub fn main(args: PipeArgs) -> ExitCode {
     let config = args.codec.config();
-    match run(config) {
+    let result = run(config);
+    if result.is_err() {
+        // The error line goes straight to stderr: after the queued log lines.
+        crate::log::flush();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Stop::Stdout(err)) if err.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(EXIT_STDOUT_CLOSED)
