@@ -212,18 +212,7 @@ async fn tls_round_trip(
     config: &Arc<rustls::ClientConfig>,
     input: &[u8],
 ) -> Vec<u8> {
-    let stream = tls_connect(addr, config).await;
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let write = async {
-        writer.write_all(input).await.unwrap();
-        writer.shutdown().await.unwrap();
-    };
-    let read = async {
-        let mut out = Vec::new();
-        reader.read_to_end(&mut out).await.unwrap();
-        out
-    };
-    tokio::join!(write, read).1
+    crate::common::exchange(tls_connect(addr, config).await, input).await
 }
 
 /// The torture test over TLS: concurrent connections, random chunking and

@@ -208,8 +208,16 @@ pub async fn connect(addr: SocketAddr) -> TcpStream {
 /// Sends `input`, half-closes, and returns everything the server sent back
 /// until it closed. Writes and reads run concurrently.
 pub async fn round_trip(addr: SocketAddr, input: &[u8]) -> Vec<u8> {
-    let mut stream = connect(addr).await;
-    let (mut reader, mut writer) = stream.split();
+    exchange(connect(addr).await, input).await
+}
+
+/// [`round_trip`] over any stream (plain TCP or TLS, where the half-close
+/// is close_notify).
+pub async fn exchange<S>(stream: S, input: &[u8]) -> Vec<u8>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let write = async {
         writer.write_all(input).await.unwrap();
         writer.shutdown().await.unwrap();
