@@ -27,11 +27,77 @@ use ::std::task::{ready, Poll};
 
 use crate::{Codec, CodecError, CoderResult};
 
+/// The constructors and accessors of an adapter that owns its inner
+/// stream outright (all but the std writer, which gives it up in
+/// `finish`): `new`, `with_config`, `codec`, `get_ref`, `get_mut`,
+/// `into_inner`. For the `impl` block of a type with fields `inner` and
+/// `state` and type parameter `R` (`reader`) or `W` (`writer`).
+macro_rules! adapter_methods {
+    (reader) => {
+        $crate::io::adapter_methods!(
+            R,
+            ReadState,
+            "reader",
+            "The inner reader. Reading from it directly skips the codec.",
+            "The inner reader; input read from it but not yet uppercased is lost."
+        );
+    };
+    (writer) => {
+        $crate::io::adapter_methods!(
+            W,
+            WriteState,
+            "writer",
+            "The inner writer. Writing to it directly skips the codec and the \
+             buffered output.",
+            "The inner writer; buffered output and the held tail are lost \
+             unless the stream was ended (shut down, closed) first."
+        );
+    };
+    ($T:ident, $State:ident, $what:literal, $get_mut:literal, $into_inner:literal) => {
+        /// Uppercases `inner` with the default [`Config`](crate::Config)
+        /// (Unicode, ill-formed bytes passed through).
+        pub fn new(inner: $T) -> Self {
+            Self::with_config(inner, $crate::Config::default())
+        }
+
+        /// Uppercases `inner` with `config`.
+        pub fn with_config(inner: $T, config: $crate::Config) -> Self {
+            Self {
+                inner,
+                state: $crate::io::$State::new($crate::Codec::new(config)),
+            }
+        }
+
+        /// The codec: its position, its count of ill-formed sequences.
+        pub fn codec(&self) -> &$crate::Codec {
+            self.state.codec()
+        }
+
+        #[doc = concat!("The inner ", $what, ".")]
+        pub fn get_ref(&self) -> &$T {
+            &self.inner
+        }
+
+        #[doc = $get_mut]
+        pub fn get_mut(&mut self) -> &mut $T {
+            &mut self.inner
+        }
+
+        #[doc = $into_inner]
+        pub fn into_inner(self) -> $T {
+            self.inner
+        }
+    };
+}
+pub(crate) use adapter_methods;
+
 mod std;
 pub use self::std::{UpcaseReader, UpcaseWriter};
 
 #[cfg(feature = "futures-io")]
 pub mod futures;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod nonblocking;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 #[cfg(feature = "tokio-util")]

@@ -31,42 +31,8 @@ pub struct UpcaseReader<R> {
     state: ReadState,
 }
 
-impl<R: Read> UpcaseReader<R> {
-    /// Uppercases `inner` with the default [`Config`] (Unicode, ill-formed
-    /// bytes passed through).
-    pub fn new(inner: R) -> Self {
-        Self::with_config(inner, Config::default())
-    }
-
-    /// Uppercases `inner` with `config`.
-    pub fn with_config(inner: R, config: Config) -> Self {
-        Self {
-            inner,
-            state: ReadState::new(Codec::new(config)),
-        }
-    }
-}
-
 impl<R> UpcaseReader<R> {
-    /// The codec: its position, its count of ill-formed sequences.
-    pub fn codec(&self) -> &Codec {
-        self.state.codec()
-    }
-
-    /// The inner reader.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    /// The inner reader. Reading from it directly skips the codec.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// The inner reader; input read from it but not yet uppercased is lost.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
+    super::adapter_methods!(reader);
 }
 
 impl<R: Read> Read for UpcaseReader<R> {
