@@ -9,7 +9,6 @@ use std::task::{Context, Poll, Waker};
 use bytes::BytesMut;
 use futures_util::{SinkExt, Stream};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
 
 use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
@@ -27,6 +26,17 @@ type Outcome = (Vec<u8>, Result<(), Expected>);
 
 /// One poll of a writer, for the async drivers.
 type PollWith<'a, W> = dyn FnMut(Pin<&mut W>, &mut Context<'_>) -> Poll<io::Result<usize>> + 'a;
+
+/// The async writer over the test double: the same type for Tokio and
+/// futures-io.
+type AsyncWriter = tio::UpcaseWriter<Chaos>;
+
+/// A runtime's `poll_write` for [`AsyncWriter`].
+type PollWrite = fn(Pin<&mut AsyncWriter>, &mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>;
+
+/// A runtime's `poll_flush`, `poll_shutdown` or `poll_close` for
+/// [`AsyncWriter`].
+type PollEnd = fn(Pin<&mut AsyncWriter>, &mut Context<'_>) -> Poll<io::Result<()>>;
 
 /// The inner stream's script: mostly short reads and writes, some
 /// `Pending`/`Interrupted` (0), a few long ones.
@@ -181,29 +191,63 @@ fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -
     )
 }
 
-fn tokio_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
-    use tokio::io::AsyncWrite;
+/// The async writer (one type for both runtimes) driven through one
+/// runtime's trait: its `poll_write`, `poll_flush`, and the poll that ends
+/// the stream (`poll_shutdown` or `poll_close`).
+fn async_writer(
+    config: Config,
+    chunks: &[&[u8]],
+    script: &[u8],
+    flush_every: usize,
+    [flush, end]: [PollEnd; 2],
+    write: PollWrite,
+) -> Outcome {
     let writer = std::cell::RefCell::new(tio::UpcaseWriter::with_config(
         Chaos::writer(script),
         config,
     ));
-    let poll = |f: &mut PollWith<tio::UpcaseWriter<Chaos>>| {
-        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
-    };
+    let poll =
+        |f: &mut PollWith<AsyncWriter>| ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx));
     let end = write_all(
         chunks,
-        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
-        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
+        |buf| poll(&mut |w, cx| write(w, cx, buf)),
+        || poll(&mut |w, cx| flush(w, cx).map_ok(|()| 0)).map(drop),
         flush_every,
-        || poll(&mut |w, cx| w.poll_shutdown(cx).map_ok(|()| 0)).map(drop),
+        || poll(&mut |w, cx| end(w, cx).map_ok(|()| 0)).map(drop),
     );
     let inner = writer.borrow();
     assert_eq!(
         inner.get_ref().closed,
         end.is_ok(),
-        "shut down only when finished"
+        "ended only when finished"
     );
     (inner.get_ref().data.clone(), end)
+}
+
+fn tokio_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+    use tokio::io::AsyncWrite;
+    let polls = [AsyncWriter::poll_flush, AsyncWriter::poll_shutdown];
+    async_writer(
+        config,
+        chunks,
+        script,
+        flush_every,
+        polls,
+        AsyncWriter::poll_write,
+    )
+}
+
+fn futures_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+    use futures_io::AsyncWrite;
+    let polls = [AsyncWriter::poll_flush, AsyncWriter::poll_close];
+    async_writer(
+        config,
+        chunks,
+        script,
+        flush_every,
+        polls,
+        AsyncWriter::poll_write,
+    )
 }
 
 fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
@@ -213,31 +257,6 @@ fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize])
         |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
         reads,
     )
-}
-
-fn futures_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
-    use futures_io::AsyncWrite;
-    let writer = std::cell::RefCell::new(fio::UpcaseWriter::with_config(
-        Chaos::writer(script),
-        config,
-    ));
-    let poll = |f: &mut PollWith<fio::UpcaseWriter<Chaos>>| {
-        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
-    };
-    let end = write_all(
-        chunks,
-        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
-        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
-        flush_every,
-        || poll(&mut |w, cx| w.poll_close(cx).map_ok(|()| 0)).map(drop),
-    );
-    let inner = writer.borrow();
-    assert_eq!(
-        inner.get_ref().closed,
-        end.is_ok(),
-        "closed only when finished"
-    );
-    (inner.get_ref().data.clone(), end)
 }
 
 /// `FramedRead` with the decoder over the chaotic reader.
@@ -275,11 +294,7 @@ fn encoder(config: Config, chunks: &[&[u8]]) -> Outcome {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 300,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::persisted(300, REGRESSIONS))]
 
     #[test]
     fn readers_equal_oracle(stream in stream(), script in script(), reads in out_sizes()) {
