@@ -12,7 +12,7 @@
 //! they share its law: the output never depends on how the inner stream
 //! splits its reads or accepts its writes, nor on the size of the caller's
 //! buffers. Each uses fixed memory: one 32 KiB input buffer (readers) or
-//! one output buffer of `max_output_len(32 KiB)` (writers).
+//! one output buffer of `2 * max_output_len(32 KiB)`, 192 KiB (writers).
 //!
 //! Errors: a [`CodecError`] (only under
 //! [`InvalidUtf8::Reject`](crate::InvalidUtf8::Reject)) surfaces as an
@@ -114,9 +114,15 @@ impl From<CodecError> for io::Error {
 /// Input bytes a reader asks its inner stream for at once: one codec piece.
 const READ_BUF: usize = Codec::PIECE_LEN;
 
-/// A writer's output buffer: room for the output of one whole piece and
-/// the codec's scratch (64 bytes), so `feed_into` takes 32 KiB per call.
-const WRITE_BUF: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+/// Room for the output of one whole piece and the codec's scratch (64
+/// bytes): with that much room, `feed_into` takes a 32 KiB piece in one
+/// step, as `feed` does.
+const PIECE_OUT: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+
+/// A writer's output buffer: two pieces' room, so that a write of 64 KiB
+/// (the server's and `upcase pipe`'s reads) is taken whole, in two full
+/// steps of the codec, and written out in one inner write.
+const WRITE_BUF: usize = 2 * PIECE_OUT;
 
 /// The reading side's state: the codec and the input it has not taken yet.
 #[derive(Debug)]
@@ -237,6 +243,11 @@ impl WriteState {
     /// into the buffer and says how long it was. The output is written by
     /// the next call (or a flush or finish).
     ///
+    /// The prefix is taken a whole piece (32 KiB) at a time while the
+    /// buffer has room for a piece's output, so the codec runs in the
+    /// same full steps as `feed`, never in the smaller steps that fill a
+    /// nearly full buffer.
+    ///
     /// Restartable: input is only taken after the buffer was drained, so a
     /// `Pending` loses nothing. An error met while taking input is
     /// reported by the next call, after the output before it is out.
@@ -250,11 +261,28 @@ impl WriteState {
             if input.is_empty() {
                 return Poll::Ready(Ok(0));
             }
-            let (result, read, written) = self.codec.feed_into(input, &mut self.buf, false);
-            self.end = written;
-            match result {
-                _ if read > 0 => return Poll::Ready(Ok(read)),
-                Err(err) if written == 0 => return Poll::Ready(Err(err.into())),
+            let mut taken = 0;
+            let mut error = None;
+            while taken < input.len() && self.buf.len() - self.end >= PIECE_OUT {
+                let piece = &input[taken..input.len().min(taken + Codec::PIECE_LEN)];
+                let (result, read, written) =
+                    self.codec
+                        .feed_into(piece, &mut self.buf[self.end..], false);
+                taken += read;
+                self.end += written;
+                match result {
+                    Ok(CoderResult::InputEmpty) => {}
+                    Ok(CoderResult::OutputFull) => break,
+                    Err(err) => {
+                        error = Some(err);
+                        break;
+                    }
+                }
+            }
+            match error {
+                // An error comes back from the next call, after this output.
+                _ if taken > 0 => return Poll::Ready(Ok(taken)),
+                Some(err) if self.end == 0 => return Poll::Ready(Err(err.into())),
                 // Output kept from before: drain it and go on.
                 _ => {}
             }

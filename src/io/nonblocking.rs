@@ -85,7 +85,7 @@ pin_project! {
     /// buffered output and the tail, or fails with a cut-off sequence
     /// under [`Reject`](crate::InvalidUtf8::Reject), then shuts down or
     /// closes the inner writer. Dropping it without that loses the
-    /// buffered output (up to 96 KiB) and the held tail: an async writer
+    /// buffered output (up to 192 KiB) and the held tail: an async writer
     /// cannot write in `drop`.
     ///
     /// ```

@@ -48,8 +48,8 @@ impl<R: Read> Read for UpcaseReader<R> {
 /// A `Write` that writes the uppercase of what is written to it into its
 /// inner writer.
 ///
-/// Output is buffered (up to 96 KiB, the output of one 32 KiB piece) and
-/// written by the next `write`, by `flush`, or by [`finish`](Self::finish).
+/// Output is buffered (up to 192 KiB, the output of two 32 KiB pieces, so
+/// a 64 KiB write is taken whole) and written by the next `write`, by `flush`, or by [`finish`](Self::finish).
 /// `flush` writes all output so far except for a UTF-8 sequence whose end
 /// has not been written yet (at most 3 bytes, held by the codec). Call
 /// [`finish`](Self::finish) at the end: it writes the rest, emits or

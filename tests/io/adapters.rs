@@ -320,6 +320,62 @@ proptest! {
     }
 }
 
+/// Sizes around the writers' structure: the 32 KiB piece, the 64 KiB
+/// write of the server and `upcase pipe`, a piece's output room (98,377
+/// bytes) and the whole buffer (twice that).
+const AROUND_PIECES: [usize; 10] = [
+    1, 32_767, 32_768, 32_769, 65_536, 65_537, 98_376, 98_378, 196_754, 300_000,
+];
+
+/// Streams of up to ~10 pieces: a small stream repeated to `len` bytes
+/// (cut anywhere, even inside a character), with another small stream
+/// (often ill-formed) spliced in somewhere, so a reject can come pieces in.
+fn big_stream() -> impl Strategy<Value = Vec<u8>> {
+    let unit = stream().prop_filter("a unit to repeat", |unit| !unit.is_empty());
+    (
+        unit,
+        1_000..330_000usize,
+        any::<prop::sample::Index>(),
+        stream(),
+    )
+        .prop_map(|(unit, len, at, splice)| {
+            let mut big: Vec<u8> = unit.iter().cycle().take(len).copied().collect();
+            let at = at.index(big.len() + 1);
+            big.splice(at..at, splice);
+            big
+        })
+}
+
+/// Write sizes from `AROUND_PIECES`.
+fn big_writes() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(prop::sample::select(&AROUND_PIECES[..]), 1..6)
+}
+
+proptest! {
+    #![proptest_config(crate::persisted(12, REGRESSIONS))]
+
+    /// The writers over many pieces, in writes around the piece and buffer
+    /// sizes; the readers in reads around the codec's direct-write
+    /// threshold and the piece sizes.
+    #[test]
+    fn big_streams_equal_oracle(
+        stream in big_stream(),
+        sizes in big_writes(),
+        reads in proptest::collection::vec(prop::sample::select(&[1usize, 75, 76, 77, 4096, 65_536, 98_441][..]), 1..6),
+        script in script(),
+    ) {
+        let chunks = split_sizes(&stream, &sizes);
+        for config in CONFIGS {
+            let want = oracle(config, &stream);
+            prop_assert_eq!(std_writer(config, &chunks, &script, 0), want.clone(), "std writer {:?}", config);
+            prop_assert_eq!(tokio_writer(config, &chunks, &script, 3), want.clone(), "tokio writer {:?}", config);
+            prop_assert_eq!(futures_writer(config, &chunks, &script, 1), want.clone(), "futures writer {:?}", config);
+            prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std reader {:?}", config);
+            prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want, "tokio reader {:?}", config);
+        }
+    }
+}
+
 /// `FramedWrite` with the encoder, through a real executor: items, then
 /// `Finish`, which passes the cut-off tail through.
 #[test]
