@@ -11,7 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncWrite};
+use futures_io::AsyncRead;
 
 pub use super::nonblocking::{UpcaseReader, UpcaseWriter};
 
@@ -25,22 +25,5 @@ impl<R: AsyncRead> AsyncRead for UpcaseReader<R> {
     }
 }
 
-impl<W: AsyncWrite> AsyncWrite for UpcaseWriter<W> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        input: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_with(cx, input, W::poll_write)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush_with(cx, W::poll_write, W::poll_flush)
-    }
-
-    /// Finishes the codec (see [`UpcaseWriter`]), then closes the inner
-    /// writer.
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_close_with(cx, W::poll_write, W::poll_close)
-    }
-}
+// `AsyncWrite` for `UpcaseWriter`: in `nonblocking.rs`, one impl for both
+// runtimes' traits.

@@ -127,7 +127,7 @@ impl<W> UpcaseWriter<W> {
 
     /// Takes a prefix of `input`, writing buffered output with `write`
     /// (the runtime's `poll_write`) first.
-    pub(super) fn poll_write_with(
+    fn poll_write_with(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         input: &[u8],
@@ -141,7 +141,7 @@ impl<W> UpcaseWriter<W> {
 
     /// Writes the buffered output with `write`, then flushes the inner
     /// writer with `flush` (the runtime's `poll_flush`).
-    pub(super) fn poll_flush_with(
+    fn poll_flush_with(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         write: impl Fn(Pin<&mut W>, &mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>,
@@ -156,7 +156,7 @@ impl<W> UpcaseWriter<W> {
     /// Finishes the codec, writing its output with `write`, then ends the
     /// inner writer with `close` (the runtime's `poll_shutdown` or
     /// `poll_close`).
-    pub(super) fn poll_close_with(
+    fn poll_close_with(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         write: impl Fn(Pin<&mut W>, &mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>,
@@ -168,3 +168,35 @@ impl<W> UpcaseWriter<W> {
         close(inner, cx)
     }
 }
+
+/// `AsyncWrite` for [`UpcaseWriter`] from one runtime's trait: Tokio's and
+/// futures-io's differ only in the name of the method that ends the stream
+/// (`poll_shutdown`, `poll_close`).
+macro_rules! impl_async_write {
+    ($trait:path, $end:ident) => {
+        impl<W: $trait> $trait for UpcaseWriter<W> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                input: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_with(cx, input, <W as $trait>::poll_write)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_flush_with(cx, <W as $trait>::poll_write, <W as $trait>::poll_flush)
+            }
+
+            /// Finishes the codec (see [`UpcaseWriter`]), then ends the
+            /// inner writer the same way.
+            fn $end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_close_with(cx, <W as $trait>::poll_write, <W as $trait>::$end)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "tokio")]
+impl_async_write!(tokio::io::AsyncWrite, poll_shutdown);
+#[cfg(feature = "futures-io")]
+impl_async_write!(futures_io::AsyncWrite, poll_close);

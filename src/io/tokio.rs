@@ -10,7 +10,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 pub use super::nonblocking::{UpcaseReader, UpcaseWriter};
 
@@ -31,22 +31,5 @@ impl<R: AsyncRead> AsyncRead for UpcaseReader<R> {
     }
 }
 
-impl<W: AsyncWrite> AsyncWrite for UpcaseWriter<W> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        input: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_with(cx, input, W::poll_write)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush_with(cx, W::poll_write, W::poll_flush)
-    }
-
-    /// Finishes the codec (see [`UpcaseWriter`]), then shuts the inner
-    /// writer down.
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_close_with(cx, W::poll_write, W::poll_shutdown)
-    }
-}
+// `AsyncWrite` for `UpcaseWriter`: in `nonblocking.rs`, one impl for both
+// runtimes' traits.

@@ -191,17 +191,42 @@ fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -
     )
 }
 
+/// A runtime's writing polls for [`AsyncWriter`]: `poll_write`,
+/// `poll_flush`, and the one that ends the stream.
+struct Polls {
+    write: PollWrite,
+    flush: PollEnd,
+    end: PollEnd,
+}
+
+const TOKIO: Polls = {
+    use tokio::io::AsyncWrite;
+    Polls {
+        write: AsyncWriter::poll_write,
+        flush: AsyncWriter::poll_flush,
+        end: AsyncWriter::poll_shutdown,
+    }
+};
+
+const FUTURES: Polls = {
+    use futures_io::AsyncWrite;
+    Polls {
+        write: AsyncWriter::poll_write,
+        flush: AsyncWriter::poll_flush,
+        end: AsyncWriter::poll_close,
+    }
+};
+
 /// The async writer (one type for both runtimes) driven through one
-/// runtime's trait: its `poll_write`, `poll_flush`, and the poll that ends
-/// the stream (`poll_shutdown` or `poll_close`).
+/// runtime's trait (`TOKIO` or `FUTURES`).
 fn async_writer(
+    polls: Polls,
     config: Config,
     chunks: &[&[u8]],
     script: &[u8],
     flush_every: usize,
-    [flush, end]: [PollEnd; 2],
-    write: PollWrite,
 ) -> Outcome {
+    let Polls { write, flush, end } = polls;
     let writer = std::cell::RefCell::new(tio::UpcaseWriter::with_config(
         Chaos::writer(script),
         config,
@@ -222,32 +247,6 @@ fn async_writer(
         "ended only when finished"
     );
     (inner.get_ref().data.clone(), end)
-}
-
-fn tokio_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
-    use tokio::io::AsyncWrite;
-    let polls = [AsyncWriter::poll_flush, AsyncWriter::poll_shutdown];
-    async_writer(
-        config,
-        chunks,
-        script,
-        flush_every,
-        polls,
-        AsyncWriter::poll_write,
-    )
-}
-
-fn futures_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
-    use futures_io::AsyncWrite;
-    let polls = [AsyncWriter::poll_flush, AsyncWriter::poll_close];
-    async_writer(
-        config,
-        chunks,
-        script,
-        flush_every,
-        polls,
-        AsyncWriter::poll_write,
-    )
 }
 
 fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
@@ -313,8 +312,8 @@ proptest! {
         for config in CONFIGS {
             let want = oracle(config, &stream);
             prop_assert_eq!(std_writer(config, &chunks, &script, flush_every), want.clone(), "std {:?}", config);
-            prop_assert_eq!(tokio_writer(config, &chunks, &script, flush_every), want.clone(), "tokio {:?}", config);
-            prop_assert_eq!(futures_writer(config, &chunks, &script, flush_every), want.clone(), "futures {:?}", config);
+            prop_assert_eq!(async_writer(TOKIO, config, &chunks, &script, flush_every), want.clone(), "tokio {:?}", config);
+            prop_assert_eq!(async_writer(FUTURES, config, &chunks, &script, flush_every), want.clone(), "futures {:?}", config);
             prop_assert_eq!(encoder(config, &chunks), want, "encoder {:?}", config);
         }
     }
@@ -368,8 +367,8 @@ proptest! {
         for config in CONFIGS {
             let want = oracle(config, &stream);
             prop_assert_eq!(std_writer(config, &chunks, &script, 0), want.clone(), "std writer {:?}", config);
-            prop_assert_eq!(tokio_writer(config, &chunks, &script, 3), want.clone(), "tokio writer {:?}", config);
-            prop_assert_eq!(futures_writer(config, &chunks, &script, 1), want.clone(), "futures writer {:?}", config);
+            prop_assert_eq!(async_writer(TOKIO, config, &chunks, &script, 3), want.clone(), "tokio writer {:?}", config);
+            prop_assert_eq!(async_writer(FUTURES, config, &chunks, &script, 1), want.clone(), "futures writer {:?}", config);
             prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std reader {:?}", config);
             prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want, "tokio reader {:?}", config);
         }
@@ -434,8 +433,8 @@ fn long_stream_crosses_buffer_boundaries() {
         assert_eq!(futures_reader(config, &stream, &script, &[65_536]), want);
         assert_eq!(framed_read(config, &stream, &script), want);
         assert_eq!(std_writer(config, &chunks, &script, 1), want);
-        assert_eq!(tokio_writer(config, &chunks, &script, 0), want);
-        assert_eq!(futures_writer(config, &chunks, &script, 2), want);
+        assert_eq!(async_writer(TOKIO, config, &chunks, &script, 0), want);
+        assert_eq!(async_writer(FUTURES, config, &chunks, &script, 2), want);
         assert_eq!(encoder(config, &chunks), want);
     }
 }
