@@ -3,9 +3,10 @@
 //! Both runtimes' traits are poll-based and differ only in their signatures
 //! (Tokio reads into a `ReadBuf` and shuts down; futures-io reads into a
 //! slice and closes), so one pair of types carries the state and the poll
-//! logic, and `tokio.rs` and `futures.rs` each implement their crate's
-//! traits for it in a few lines. [`crate::io::tokio`] and
-//! [`crate::io::futures`] export the same two types.
+//! logic. The writer's `AsyncWrite` is one macro here for both traits; the
+//! readers' `AsyncRead` differs in its buffer type, so `tokio.rs` and
+//! `futures.rs` each implement it in a few lines. `upcase::io::tokio` and
+//! `upcase::io::futures` export the same two types.
 
 use std::io;
 use std::pin::Pin;
