@@ -12,7 +12,7 @@
 //! they share its law: the output never depends on how the inner stream
 //! splits its reads or accepts its writes, nor on the size of the caller's
 //! buffers. Each uses fixed memory: one 32 KiB input buffer (readers) or
-//! one output buffer of `max_output_len(32 KiB)` (writers).
+//! one output buffer of `2 * max_output_len(32 KiB)`, 192 KiB (writers).
 //!
 //! Errors: a [`CodecError`] (only under
 //! [`InvalidUtf8::Reject`](crate::InvalidUtf8::Reject)) surfaces as an
@@ -27,11 +27,77 @@ use ::std::task::{ready, Poll};
 
 use crate::{Codec, CodecError, CoderResult};
 
+/// The constructors and accessors of an adapter that owns its inner
+/// stream outright (all but the std writer, which gives it up in
+/// `finish`): `new`, `with_config`, `codec`, `get_ref`, `get_mut`,
+/// `into_inner`. For the `impl` block of a type with fields `inner` and
+/// `state` and type parameter `R` (`reader`) or `W` (`writer`).
+macro_rules! adapter_methods {
+    (reader) => {
+        $crate::io::adapter_methods!(
+            R,
+            ReadState,
+            "reader",
+            "The inner reader. Reading from it directly skips the codec.",
+            "The inner reader; input read from it but not yet uppercased is lost."
+        );
+    };
+    (writer) => {
+        $crate::io::adapter_methods!(
+            W,
+            WriteState,
+            "writer",
+            "The inner writer. Writing to it directly skips the codec and the \
+             buffered output.",
+            "The inner writer; buffered output and the held tail are lost \
+             unless the stream was ended (shut down, closed) first."
+        );
+    };
+    ($T:ident, $State:ident, $what:literal, $get_mut:literal, $into_inner:literal) => {
+        /// Uppercases `inner` with the default [`Config`](crate::Config)
+        /// (Unicode, ill-formed bytes passed through).
+        pub fn new(inner: $T) -> Self {
+            Self::with_config(inner, $crate::Config::default())
+        }
+
+        /// Uppercases `inner` with `config`.
+        pub fn with_config(inner: $T, config: $crate::Config) -> Self {
+            Self {
+                inner,
+                state: $crate::io::$State::new($crate::Codec::new(config)),
+            }
+        }
+
+        /// The codec: its position, its count of ill-formed sequences.
+        pub fn codec(&self) -> &$crate::Codec {
+            self.state.codec()
+        }
+
+        #[doc = concat!("The inner ", $what, ".")]
+        pub fn get_ref(&self) -> &$T {
+            &self.inner
+        }
+
+        #[doc = $get_mut]
+        pub fn get_mut(&mut self) -> &mut $T {
+            &mut self.inner
+        }
+
+        #[doc = $into_inner]
+        pub fn into_inner(self) -> $T {
+            self.inner
+        }
+    };
+}
+pub(crate) use adapter_methods;
+
 mod std;
 pub use self::std::{UpcaseReader, UpcaseWriter};
 
 #[cfg(feature = "futures-io")]
 pub mod futures;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod nonblocking;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 #[cfg(feature = "tokio-util")]
@@ -48,9 +114,15 @@ impl From<CodecError> for io::Error {
 /// Input bytes a reader asks its inner stream for at once: one codec piece.
 const READ_BUF: usize = Codec::PIECE_LEN;
 
-/// A writer's output buffer: room for the output of one whole piece and
-/// the codec's scratch (64 bytes), so `feed_into` takes 32 KiB per call.
-const WRITE_BUF: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+/// Room for the output of one whole piece and the codec's scratch (64
+/// bytes): with that much room, `feed_into` takes a 32 KiB piece in one
+/// step, as `feed` does.
+const PIECE_OUT: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+
+/// A writer's output buffer: two pieces' room, so that a write of 64 KiB
+/// (the server's and `upcase pipe`'s reads) is taken whole, in two full
+/// steps of the codec, and written out in one inner write.
+const WRITE_BUF: usize = 2 * PIECE_OUT;
 
 /// The reading side's state: the codec and the input it has not taken yet.
 #[derive(Debug)]
@@ -171,6 +243,11 @@ impl WriteState {
     /// into the buffer and says how long it was. The output is written by
     /// the next call (or a flush or finish).
     ///
+    /// The prefix is taken a whole piece (32 KiB) at a time while the
+    /// buffer has room for a piece's output, so the codec runs in the
+    /// same full steps as `feed`, never in the smaller steps that fill a
+    /// nearly full buffer.
+    ///
     /// Restartable: input is only taken after the buffer was drained, so a
     /// `Pending` loses nothing. An error met while taking input is
     /// reported by the next call, after the output before it is out.
@@ -184,11 +261,28 @@ impl WriteState {
             if input.is_empty() {
                 return Poll::Ready(Ok(0));
             }
-            let (result, read, written) = self.codec.feed_into(input, &mut self.buf, false);
-            self.end = written;
-            match result {
-                _ if read > 0 => return Poll::Ready(Ok(read)),
-                Err(err) if written == 0 => return Poll::Ready(Err(err.into())),
+            let mut taken = 0;
+            let mut error = None;
+            while taken < input.len() && self.buf.len() - self.end >= PIECE_OUT {
+                let piece = &input[taken..input.len().min(taken + Codec::PIECE_LEN)];
+                let (result, read, written) =
+                    self.codec
+                        .feed_into(piece, &mut self.buf[self.end..], false);
+                taken += read;
+                self.end += written;
+                match result {
+                    Ok(CoderResult::InputEmpty) => {}
+                    Ok(CoderResult::OutputFull) => break,
+                    Err(err) => {
+                        error = Some(err);
+                        break;
+                    }
+                }
+            }
+            match error {
+                // An error comes back from the next call, after this output.
+                _ if taken > 0 => return Poll::Ready(Ok(taken)),
+                Some(err) if self.end == 0 => return Poll::Ready(Err(err.into())),
                 // Output kept from before: drain it and go on.
                 _ => {}
             }

@@ -31,42 +31,8 @@ pub struct UpcaseReader<R> {
     state: ReadState,
 }
 
-impl<R: Read> UpcaseReader<R> {
-    /// Uppercases `inner` with the default [`Config`] (Unicode, ill-formed
-    /// bytes passed through).
-    pub fn new(inner: R) -> Self {
-        Self::with_config(inner, Config::default())
-    }
-
-    /// Uppercases `inner` with `config`.
-    pub fn with_config(inner: R, config: Config) -> Self {
-        Self {
-            inner,
-            state: ReadState::new(Codec::new(config)),
-        }
-    }
-}
-
 impl<R> UpcaseReader<R> {
-    /// The codec: its position, its count of ill-formed sequences.
-    pub fn codec(&self) -> &Codec {
-        self.state.codec()
-    }
-
-    /// The inner reader.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    /// The inner reader. Reading from it directly skips the codec.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// The inner reader; input read from it but not yet uppercased is lost.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
+    super::adapter_methods!(reader);
 }
 
 impl<R: Read> Read for UpcaseReader<R> {
@@ -82,8 +48,8 @@ impl<R: Read> Read for UpcaseReader<R> {
 /// A `Write` that writes the uppercase of what is written to it into its
 /// inner writer.
 ///
-/// Output is buffered (up to 96 KiB, the output of one 32 KiB piece) and
-/// written by the next `write`, by `flush`, or by [`finish`](Self::finish).
+/// Output is buffered (up to 192 KiB, the output of two 32 KiB pieces, so
+/// a 64 KiB write is taken whole) and written by the next `write`, by `flush`, or by [`finish`](Self::finish).
 /// `flush` writes all output so far except for a UTF-8 sequence whose end
 /// has not been written yet (at most 3 bytes, held by the codec). Call
 /// [`finish`](Self::finish) at the end: it writes the rest, emits or

@@ -9,7 +9,6 @@ use std::task::{Context, Poll, Waker};
 use bytes::BytesMut;
 use futures_util::{SinkExt, Stream};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
 
 use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
@@ -27,6 +26,17 @@ type Outcome = (Vec<u8>, Result<(), Expected>);
 
 /// One poll of a writer, for the async drivers.
 type PollWith<'a, W> = dyn FnMut(Pin<&mut W>, &mut Context<'_>) -> Poll<io::Result<usize>> + 'a;
+
+/// The async writer over the test double: the same type for Tokio and
+/// futures-io.
+type AsyncWriter = tio::UpcaseWriter<Chaos>;
+
+/// A runtime's `poll_write` for [`AsyncWriter`].
+type PollWrite = fn(Pin<&mut AsyncWriter>, &mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>;
+
+/// A runtime's `poll_flush`, `poll_shutdown` or `poll_close` for
+/// [`AsyncWriter`].
+type PollEnd = fn(Pin<&mut AsyncWriter>, &mut Context<'_>) -> Poll<io::Result<()>>;
 
 /// The inner stream's script: mostly short reads and writes, some
 /// `Pending`/`Interrupted` (0), a few long ones.
@@ -181,27 +191,60 @@ fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -
     )
 }
 
-fn tokio_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
+/// A runtime's writing polls for [`AsyncWriter`]: `poll_write`,
+/// `poll_flush`, and the one that ends the stream.
+struct Polls {
+    write: PollWrite,
+    flush: PollEnd,
+    end: PollEnd,
+}
+
+const TOKIO: Polls = {
     use tokio::io::AsyncWrite;
+    Polls {
+        write: AsyncWriter::poll_write,
+        flush: AsyncWriter::poll_flush,
+        end: AsyncWriter::poll_shutdown,
+    }
+};
+
+const FUTURES: Polls = {
+    use futures_io::AsyncWrite;
+    Polls {
+        write: AsyncWriter::poll_write,
+        flush: AsyncWriter::poll_flush,
+        end: AsyncWriter::poll_close,
+    }
+};
+
+/// The async writer (one type for both runtimes) driven through one
+/// runtime's trait (`TOKIO` or `FUTURES`).
+fn async_writer(
+    polls: Polls,
+    config: Config,
+    chunks: &[&[u8]],
+    script: &[u8],
+    flush_every: usize,
+) -> Outcome {
+    let Polls { write, flush, end } = polls;
     let writer = std::cell::RefCell::new(tio::UpcaseWriter::with_config(
         Chaos::writer(script),
         config,
     ));
-    let poll = |f: &mut PollWith<tio::UpcaseWriter<Chaos>>| {
-        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
-    };
+    let poll =
+        |f: &mut PollWith<AsyncWriter>| ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx));
     let end = write_all(
         chunks,
-        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
-        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
+        |buf| poll(&mut |w, cx| write(w, cx, buf)),
+        || poll(&mut |w, cx| flush(w, cx).map_ok(|()| 0)).map(drop),
         flush_every,
-        || poll(&mut |w, cx| w.poll_shutdown(cx).map_ok(|()| 0)).map(drop),
+        || poll(&mut |w, cx| end(w, cx).map_ok(|()| 0)).map(drop),
     );
     let inner = writer.borrow();
     assert_eq!(
         inner.get_ref().closed,
         end.is_ok(),
-        "shut down only when finished"
+        "ended only when finished"
     );
     (inner.get_ref().data.clone(), end)
 }
@@ -213,31 +256,6 @@ fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize])
         |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
         reads,
     )
-}
-
-fn futures_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usize) -> Outcome {
-    use futures_io::AsyncWrite;
-    let writer = std::cell::RefCell::new(fio::UpcaseWriter::with_config(
-        Chaos::writer(script),
-        config,
-    ));
-    let poll = |f: &mut PollWith<fio::UpcaseWriter<Chaos>>| {
-        ready(|cx| f(Pin::new(&mut *writer.borrow_mut()), cx))
-    };
-    let end = write_all(
-        chunks,
-        |buf| poll(&mut |w, cx| w.poll_write(cx, buf)),
-        || poll(&mut |w, cx| w.poll_flush(cx).map_ok(|()| 0)).map(drop),
-        flush_every,
-        || poll(&mut |w, cx| w.poll_close(cx).map_ok(|()| 0)).map(drop),
-    );
-    let inner = writer.borrow();
-    assert_eq!(
-        inner.get_ref().closed,
-        end.is_ok(),
-        "closed only when finished"
-    );
-    (inner.get_ref().data.clone(), end)
 }
 
 /// `FramedRead` with the decoder over the chaotic reader.
@@ -275,11 +293,7 @@ fn encoder(config: Config, chunks: &[&[u8]]) -> Outcome {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 300,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::persisted(300, REGRESSIONS))]
 
     #[test]
     fn readers_equal_oracle(stream in stream(), script in script(), reads in out_sizes()) {
@@ -298,9 +312,65 @@ proptest! {
         for config in CONFIGS {
             let want = oracle(config, &stream);
             prop_assert_eq!(std_writer(config, &chunks, &script, flush_every), want.clone(), "std {:?}", config);
-            prop_assert_eq!(tokio_writer(config, &chunks, &script, flush_every), want.clone(), "tokio {:?}", config);
-            prop_assert_eq!(futures_writer(config, &chunks, &script, flush_every), want.clone(), "futures {:?}", config);
+            prop_assert_eq!(async_writer(TOKIO, config, &chunks, &script, flush_every), want.clone(), "tokio {:?}", config);
+            prop_assert_eq!(async_writer(FUTURES, config, &chunks, &script, flush_every), want.clone(), "futures {:?}", config);
             prop_assert_eq!(encoder(config, &chunks), want, "encoder {:?}", config);
+        }
+    }
+}
+
+/// Sizes around the writers' structure: the 32 KiB piece, the 64 KiB
+/// write of the server and `upcase pipe`, a piece's output room (98,377
+/// bytes) and the whole buffer (twice that).
+const AROUND_PIECES: [usize; 10] = [
+    1, 32_767, 32_768, 32_769, 65_536, 65_537, 98_376, 98_378, 196_754, 300_000,
+];
+
+/// Streams of up to ~10 pieces: a small stream repeated to `len` bytes
+/// (cut anywhere, even inside a character), with another small stream
+/// (often ill-formed) spliced in somewhere, so a reject can come pieces in.
+fn big_stream() -> impl Strategy<Value = Vec<u8>> {
+    let unit = stream().prop_filter("a unit to repeat", |unit| !unit.is_empty());
+    (
+        unit,
+        1_000..330_000usize,
+        any::<prop::sample::Index>(),
+        stream(),
+    )
+        .prop_map(|(unit, len, at, splice)| {
+            let mut big: Vec<u8> = unit.iter().cycle().take(len).copied().collect();
+            let at = at.index(big.len() + 1);
+            big.splice(at..at, splice);
+            big
+        })
+}
+
+/// Write sizes from `AROUND_PIECES`.
+fn big_writes() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(prop::sample::select(&AROUND_PIECES[..]), 1..6)
+}
+
+proptest! {
+    #![proptest_config(crate::persisted(12, REGRESSIONS))]
+
+    /// The writers over many pieces, in writes around the piece and buffer
+    /// sizes; the readers in reads around the codec's direct-write
+    /// threshold and the piece sizes.
+    #[test]
+    fn big_streams_equal_oracle(
+        stream in big_stream(),
+        sizes in big_writes(),
+        reads in proptest::collection::vec(prop::sample::select(&[1usize, 75, 76, 77, 4096, 65_536, 98_441][..]), 1..6),
+        script in script(),
+    ) {
+        let chunks = split_sizes(&stream, &sizes);
+        for config in CONFIGS {
+            let want = oracle(config, &stream);
+            prop_assert_eq!(std_writer(config, &chunks, &script, 0), want.clone(), "std writer {:?}", config);
+            prop_assert_eq!(async_writer(TOKIO, config, &chunks, &script, 3), want.clone(), "tokio writer {:?}", config);
+            prop_assert_eq!(async_writer(FUTURES, config, &chunks, &script, 1), want.clone(), "futures writer {:?}", config);
+            prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std reader {:?}", config);
+            prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want, "tokio reader {:?}", config);
         }
     }
 }
@@ -363,8 +433,8 @@ fn long_stream_crosses_buffer_boundaries() {
         assert_eq!(futures_reader(config, &stream, &script, &[65_536]), want);
         assert_eq!(framed_read(config, &stream, &script), want);
         assert_eq!(std_writer(config, &chunks, &script, 1), want);
-        assert_eq!(tokio_writer(config, &chunks, &script, 0), want);
-        assert_eq!(futures_writer(config, &chunks, &script, 2), want);
+        assert_eq!(async_writer(TOKIO, config, &chunks, &script, 0), want);
+        assert_eq!(async_writer(FUTURES, config, &chunks, &script, 2), want);
         assert_eq!(encoder(config, &chunks), want);
     }
 }

@@ -107,27 +107,6 @@ impl tokio::io::AsyncRead for Chaos {
     }
 }
 
-impl tokio::io::AsyncWrite for Chaos {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        input: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll(cx, |this, limit| Ok(this.write_some(limit, input)))
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll(cx, |_, _| Ok(()))
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll(cx, |this, _| {
-            this.closed = true;
-            Ok(())
-        })
-    }
-}
-
 impl futures_io::AsyncRead for Chaos {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -138,23 +117,32 @@ impl futures_io::AsyncRead for Chaos {
     }
 }
 
-impl futures_io::AsyncWrite for Chaos {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        input: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll(cx, |this, limit| Ok(this.write_some(limit, input)))
-    }
+/// One `AsyncWrite` for each runtime's trait, differing only in the name
+/// of the method that ends the stream.
+macro_rules! async_write {
+    ($trait:path, $end:ident) => {
+        impl $trait for Chaos {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                input: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll(cx, |this, limit| Ok(this.write_some(limit, input)))
+            }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll(cx, |_, _| Ok(()))
-    }
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll(cx, |_, _| Ok(()))
+            }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll(cx, |this, _| {
-            this.closed = true;
-            Ok(())
-        })
-    }
+            fn $end(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll(cx, |this, _| {
+                    this.closed = true;
+                    Ok(())
+                })
+            }
+        }
+    };
 }
+
+async_write!(tokio::io::AsyncWrite, poll_shutdown);
+async_write!(futures_io::AsyncWrite, poll_close);

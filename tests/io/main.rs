@@ -4,6 +4,8 @@
 //! adapters an inner stream that returns `Pending` and short reads and
 //! writes at random. Failures persist under `proptest-regressions/io/`.
 
+use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
+
 mod adapters;
 mod double;
 mod slice;
@@ -14,3 +16,13 @@ mod strategies;
 #[allow(dead_code)]
 #[path = "../codec/testkit.rs"]
 mod testkit;
+
+/// `cases` cases per property, failures persisted in `regressions` (a
+/// path under `proptest-regressions/io/`, committed).
+fn persisted(cases: u32, regressions: &'static str) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        ..ProptestConfig::default()
+    }
+}

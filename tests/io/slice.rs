@@ -1,7 +1,6 @@
 //! `Codec::feed_into`: any split of the input and of the output space.
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 use upcase::{Casing, Codec, CoderResult, Config, InvalidUtf8};
 
@@ -89,11 +88,7 @@ pub fn drive_slice(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1500,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::persisted(1500, REGRESSIONS))]
 
     /// Any split of the input and of the output space: the oracle's output
     /// and ending, Reject's offset included.

@@ -38,8 +38,9 @@ use upcase::{CodecError, Config};
 const BUF_LEN: usize = 64 * 1024;
 
 /// Bytes of a mapped stdin written to the [`UpcaseWriter`] at a time (it
-/// takes them 32 KiB at a time, writing each piece's output before the
-/// next, so memory for output stays fixed).
+/// takes them a 32 KiB piece at a time while its buffer has room for a
+/// piece's output, and writes that out before taking more, so memory for
+/// output stays fixed).
 const WINDOW: usize = 256 * 1024;
 
 /// Exit status on a reject (`--invalid reject` and ill-formed input).
