@@ -25,7 +25,7 @@ use tracing::{debug, info};
 use super::close::CloseReason;
 use super::per_ip::PerIpLimit;
 use super::proxy_header;
-use super::read_buf::READ_BUF;
+use super::read_buf::{park_out, reuse_out, READ_BUF};
 use super::slots::SlotGuard;
 use super::stats::Stats;
 use super::tls::{self, Stream};
@@ -337,9 +337,9 @@ fn next_read<'a, S: Stream>(
         let read = READ_BUF
             .with_borrow_mut(|buf| poll_read_and_feed(cx, stream, buf, codec, out, tracker));
         if read.is_pending() && out.capacity() > 0 {
-            // Going idle: give the (drained) output buffer back rather than
-            // keep up to 96 KiB per quiet connection.
-            *out = BytesMut::new();
+            // Going idle: hand the (drained) output buffer to the thread
+            // rather than keep up to 96 KiB per quiet connection.
+            park_out(out);
         }
         read
     })
@@ -361,6 +361,7 @@ fn poll_read_and_feed<S: Stream>(
         Poll::Ready(Ok(())) if read_buf.filled().is_empty() => Poll::Ready(Read::Eof),
         Poll::Ready(Ok(())) => {
             let bytes = read_buf.filled();
+            reuse_out(out);
             let result = codec.feed(bytes, out);
             tracker.fed(bytes.len(), codec);
             Poll::Ready(Read::Fed(result))
