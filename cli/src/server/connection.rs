@@ -482,7 +482,16 @@ impl IdleTimer {
 
 /// `future` bounded by `limit`, or unbounded when `limit` is `None`;
 /// `None` if it timed out.
+///
+/// The timer is armed only if the first poll finds `future` pending: a
+/// write that the socket takes at once (nearly all of them) reads no clock
+/// and creates no timer. The limit then runs from that first poll, which is
+/// the same moment as the call.
 async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Some(output);
+    }
     match limit {
         Some(limit) => tokio::time::timeout(limit, future).await.ok(),
         None => Some(future.await),
