@@ -46,6 +46,9 @@ pub(super) struct Tracker {
     /// The proxy's address, when a PROXY header named the client.
     via: Via,
     started: std::time::Instant,
+    /// When bytes last moved (or the connection loop started): the idle
+    /// timeout of the next read runs from here.
+    last_active: std::time::Instant,
     bytes_in: u64,
     bytes_out: u64,
     reason: Option<CloseReason>,
@@ -83,10 +86,12 @@ impl Tracker {
         slot: Option<SlotGuard>,
     ) -> Self {
         stats.accepted();
+        let now = std::time::Instant::now();
         Self {
             peer,
             via: Via(None, None),
-            started: std::time::Instant::now(),
+            started: now,
+            last_active: now,
             bytes_in: 0,
             bytes_out: 0,
             reason: None,
@@ -102,11 +107,20 @@ impl Tracker {
         self.reason = Some(reason);
     }
 
-    /// Records bytes moved, for the idle and minimum-rate policies.
-    fn moved(&self, bytes: usize) {
+    /// Records bytes moved just now, for the idle timeout and the idle and
+    /// minimum-rate policies. One clock reading per read.
+    fn moved(&mut self, bytes: usize) {
+        let now = std::time::Instant::now();
+        self.last_active = now;
         if let Some(slot) = &self.slot {
-            slot.activity.moved(bytes);
+            slot.activity.moved_at(bytes, now);
         }
+    }
+
+    /// Records that the connection is active now: a write (or TLS flush)
+    /// that had to wait went through.
+    fn touch(&mut self) {
+        self.moved(0);
     }
 
     /// Takes the client address from a PROXY header, if it names one.
@@ -141,9 +155,13 @@ impl Tracker {
         }
     }
 
+    /// Counts `n` bytes written, at the time of the last [`Self::moved`]
+    /// (a write that waited calls [`Self::touch`] too).
     fn sent(&mut self, n: usize) {
         self.bytes_out += n as u64;
-        self.moved(n);
+        if let Some(slot) = &self.slot {
+            slot.activity.moved_too(n);
+        }
         if let Some(metrics) = self.stats.metrics() {
             metrics.bytes_out(n);
         }
@@ -265,10 +283,13 @@ async fn drive<S: Stream>(
             return reason;
         }
     }
+    // The first read's idle timeout runs from here.
+    tracker.last_active = std::time::Instant::now();
     let mut idle = IdleTimer::new(config.idle_timeout);
     loop {
+        let since = Instant::from_std(tracker.last_active);
         let read = next_read(stream, &mut codec, &mut out, tracker);
-        let Some(read) = idle.bound(read).await else {
+        let Some(read) = idle.bound(since, read).await else {
             // Nothing unread, so this is an orderly FIN, not a reset.
             let _ = stream.shutdown().await;
             return CloseReason::IdleTimeout;
@@ -385,21 +406,29 @@ async fn write_out<S: Stream>(
     let mut written = 0;
     while written < out.len() {
         match with_timeout(stall, stream.write(&out[written..])).await {
-            Some(Ok(0)) => return Err(CloseReason::io(io::ErrorKind::WriteZero.into())),
-            Some(Ok(n)) => {
+            Waited::No(Ok(0)) | Waited::Yes(Ok(0)) => {
+                return Err(CloseReason::io(io::ErrorKind::WriteZero.into()))
+            }
+            Waited::No(Ok(n)) => {
                 written += n;
                 tracker.sent(n);
             }
-            Some(Err(err)) => return Err(CloseReason::io(err)),
-            None => return Err(CloseReason::WriteStalled),
+            Waited::Yes(Ok(n)) => {
+                written += n;
+                tracker.sent(n);
+                tracker.touch();
+            }
+            Waited::No(Err(err)) | Waited::Yes(Err(err)) => return Err(CloseReason::io(err)),
+            Waited::TimedOut => return Err(CloseReason::WriteStalled),
         }
     }
     // TLS may hold the last record back until flushed (compiled out for TCP).
     if S::BUFFERS_WRITES {
         match with_timeout(stall, stream.flush()).await {
-            Some(Ok(())) => {}
-            Some(Err(err)) => return Err(CloseReason::io(err)),
-            None => return Err(CloseReason::WriteStalled),
+            Waited::No(Ok(())) => {}
+            Waited::Yes(Ok(())) => tracker.touch(),
+            Waited::No(Err(err)) | Waited::Yes(Err(err)) => return Err(CloseReason::io(err)),
+            Waited::TimedOut => return Err(CloseReason::WriteStalled),
         }
     }
     out.clear();
@@ -457,12 +486,14 @@ impl IdleTimer {
         }
     }
 
-    /// `future`, or `None` if it stays pending for the whole limit.
-    async fn bound<F: Future>(&mut self, future: F) -> Option<F::Output> {
+    /// `future`, or `None` if it stays pending until `since` + the limit
+    /// (`since`: when the connection was last active, a clock reading
+    /// taken anyway, so none is taken here).
+    async fn bound<F: Future>(&mut self, since: Instant, future: F) -> Option<F::Output> {
         let Some(limit) = self.limit else {
             return Some(future.await);
         };
-        let deadline = Instant::now() + limit;
+        let deadline = since + limit;
         let mut future = std::pin::pin!(future);
         poll_fn(|cx| {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
@@ -480,20 +511,32 @@ impl IdleTimer {
     }
 }
 
-/// `future` bounded by `limit`, or unbounded when `limit` is `None`;
-/// `None` if it timed out.
+/// What a bounded wait came to.
+enum Waited<T> {
+    /// Ready at the first poll.
+    No(T),
+    /// Ready after waiting, within the limit.
+    Yes(T),
+    /// Still pending when the limit ran out.
+    TimedOut,
+}
+
+/// `future` bounded by `limit`, or unbounded when `limit` is `None`.
 ///
 /// The timer is armed only if the first poll finds `future` pending: a
 /// write that the socket takes at once (nearly all of them) reads no clock
 /// and creates no timer. The limit then runs from that first poll, which is
 /// the same moment as the call.
-async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Option<F::Output> {
+async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Waited<F::Output> {
     let mut future = std::pin::pin!(future);
     if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
-        return Some(output);
+        return Waited::No(output);
     }
     match limit {
-        Some(limit) => tokio::time::timeout(limit, future).await.ok(),
-        None => Some(future.await),
+        Some(limit) => match tokio::time::timeout(limit, future).await {
+            Ok(output) => Waited::Yes(output),
+            Err(_) => Waited::TimedOut,
+        },
+        None => Waited::Yes(future.await),
     }
 }
