@@ -12,7 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -470,10 +470,16 @@ pub(super) async fn linger(stream: &mut TcpStream) {
 /// deadline is set to it and waits again. A fresh timer per read would be
 /// registered with Tokio's timer driver for every message, and registering
 /// a timer can wake the driver's thread: a context switch per request.
+///
+/// Nor is the armed timer polled on every wait: polling it again with the
+/// waker it already holds would only store that waker again. It is polled
+/// when it has fired, or when the task's waker is not the one it holds.
 struct IdleTimer {
     limit: Option<Duration>,
     /// Never later than the deadline of the wait in progress.
     timer: Pin<Box<tokio::time::Sleep>>,
+    /// The waker `timer` was last polled with.
+    waker: Option<Waker>,
 }
 
 impl IdleTimer {
@@ -483,6 +489,7 @@ impl IdleTimer {
         Self {
             limit,
             timer: Box::pin(tokio::time::sleep_until(first)),
+            waker: None,
         }
     }
 
@@ -499,16 +506,28 @@ impl IdleTimer {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Some(output));
             }
+            // Armed (a timer never polled counts as elapsed) with our waker.
+            if !self.timer.is_elapsed() && holds(&self.waker, cx.waker()) {
+                return Poll::Pending;
+            }
             while self.timer.as_mut().poll(cx).is_ready() {
                 if Instant::now() >= deadline {
                     return Poll::Ready(None);
                 }
                 self.timer.as_mut().reset(deadline);
             }
+            if !holds(&self.waker, cx.waker()) {
+                self.waker = Some(cx.waker().clone());
+            }
             Poll::Pending
         })
         .await
     }
+}
+
+/// Whether `held` is a waker that wakes the same task as `waker`.
+fn holds(held: &Option<Waker>, waker: &Waker) -> bool {
+    held.as_ref().is_some_and(|held| held.will_wake(waker))
 }
 
 /// What a bounded wait came to.
