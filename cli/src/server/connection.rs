@@ -12,7 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -25,7 +25,7 @@ use tracing::{debug, info};
 use super::close::CloseReason;
 use super::per_ip::PerIpLimit;
 use super::proxy_header;
-use super::read_buf::READ_BUF;
+use super::read_buf::{park_out, reuse_out, READ_BUF};
 use super::slots::SlotGuard;
 use super::stats::Stats;
 use super::tls::{self, Stream};
@@ -46,6 +46,9 @@ pub(super) struct Tracker {
     /// The proxy's address, when a PROXY header named the client.
     via: Via,
     started: std::time::Instant,
+    /// When bytes last moved (or the connection loop started): the idle
+    /// timeout of the next read runs from here.
+    last_active: std::time::Instant,
     bytes_in: u64,
     bytes_out: u64,
     reason: Option<CloseReason>,
@@ -83,10 +86,12 @@ impl Tracker {
         slot: Option<SlotGuard>,
     ) -> Self {
         stats.accepted();
+        let now = std::time::Instant::now();
         Self {
             peer,
             via: Via(None, None),
-            started: std::time::Instant::now(),
+            started: now,
+            last_active: now,
             bytes_in: 0,
             bytes_out: 0,
             reason: None,
@@ -102,11 +107,20 @@ impl Tracker {
         self.reason = Some(reason);
     }
 
-    /// Records bytes moved, for the idle and minimum-rate policies.
-    fn moved(&self, bytes: usize) {
+    /// Records bytes moved just now, for the idle timeout and the idle and
+    /// minimum-rate policies. One clock reading per read.
+    fn moved(&mut self, bytes: usize) {
+        let now = std::time::Instant::now();
+        self.last_active = now;
         if let Some(slot) = &self.slot {
-            slot.activity.moved(bytes);
+            slot.activity.moved_at(bytes, now);
         }
+    }
+
+    /// Records that the connection is active now: a write (or TLS flush)
+    /// that had to wait went through.
+    fn touch(&mut self) {
+        self.moved(0);
     }
 
     /// Takes the client address from a PROXY header, if it names one.
@@ -141,9 +155,13 @@ impl Tracker {
         }
     }
 
+    /// Counts `n` bytes written, at the time of the last [`Self::moved`]
+    /// (a write that waited calls [`Self::touch`] too).
     fn sent(&mut self, n: usize) {
         self.bytes_out += n as u64;
-        self.moved(n);
+        if let Some(slot) = &self.slot {
+            slot.activity.moved_too(n);
+        }
         if let Some(metrics) = self.stats.metrics() {
             metrics.bytes_out(n);
         }
@@ -265,10 +283,13 @@ async fn drive<S: Stream>(
             return reason;
         }
     }
+    // The first read's idle timeout runs from here.
+    tracker.last_active = std::time::Instant::now();
     let mut idle = IdleTimer::new(config.idle_timeout);
     loop {
+        let since = Instant::from_std(tracker.last_active);
         let read = next_read(stream, &mut codec, &mut out, tracker);
-        let Some(read) = idle.bound(read).await else {
+        let Some(read) = idle.bound(since, read).await else {
             // Nothing unread, so this is an orderly FIN, not a reset.
             let _ = stream.shutdown().await;
             return CloseReason::IdleTimeout;
@@ -337,9 +358,9 @@ fn next_read<'a, S: Stream>(
         let read = READ_BUF
             .with_borrow_mut(|buf| poll_read_and_feed(cx, stream, buf, codec, out, tracker));
         if read.is_pending() && out.capacity() > 0 {
-            // Going idle: give the (drained) output buffer back rather than
-            // keep up to 96 KiB per quiet connection.
-            *out = BytesMut::new();
+            // Going idle: hand the (drained) output buffer to the thread
+            // rather than keep up to 96 KiB per quiet connection.
+            park_out(out);
         }
         read
     })
@@ -361,6 +382,7 @@ fn poll_read_and_feed<S: Stream>(
         Poll::Ready(Ok(())) if read_buf.filled().is_empty() => Poll::Ready(Read::Eof),
         Poll::Ready(Ok(())) => {
             let bytes = read_buf.filled();
+            reuse_out(out);
             let result = codec.feed(bytes, out);
             tracker.fed(bytes.len(), codec);
             Poll::Ready(Read::Fed(result))
@@ -384,21 +406,29 @@ async fn write_out<S: Stream>(
     let mut written = 0;
     while written < out.len() {
         match with_timeout(stall, stream.write(&out[written..])).await {
-            Some(Ok(0)) => return Err(CloseReason::io(io::ErrorKind::WriteZero.into())),
-            Some(Ok(n)) => {
+            Waited::No(Ok(0)) | Waited::Yes(Ok(0)) => {
+                return Err(CloseReason::io(io::ErrorKind::WriteZero.into()))
+            }
+            Waited::No(Ok(n)) => {
                 written += n;
                 tracker.sent(n);
             }
-            Some(Err(err)) => return Err(CloseReason::io(err)),
-            None => return Err(CloseReason::WriteStalled),
+            Waited::Yes(Ok(n)) => {
+                written += n;
+                tracker.sent(n);
+                tracker.touch();
+            }
+            Waited::No(Err(err)) | Waited::Yes(Err(err)) => return Err(CloseReason::io(err)),
+            Waited::TimedOut => return Err(CloseReason::WriteStalled),
         }
     }
     // TLS may hold the last record back until flushed (compiled out for TCP).
     if S::BUFFERS_WRITES {
         match with_timeout(stall, stream.flush()).await {
-            Some(Ok(())) => {}
-            Some(Err(err)) => return Err(CloseReason::io(err)),
-            None => return Err(CloseReason::WriteStalled),
+            Waited::No(Ok(())) => {}
+            Waited::Yes(Ok(())) => tracker.touch(),
+            Waited::No(Err(err)) | Waited::Yes(Err(err)) => return Err(CloseReason::io(err)),
+            Waited::TimedOut => return Err(CloseReason::WriteStalled),
         }
     }
     out.clear();
@@ -440,10 +470,16 @@ pub(super) async fn linger(stream: &mut TcpStream) {
 /// deadline is set to it and waits again. A fresh timer per read would be
 /// registered with Tokio's timer driver for every message, and registering
 /// a timer can wake the driver's thread: a context switch per request.
+///
+/// Nor is the armed timer polled on every wait: polling it again with the
+/// waker it already holds would only store that waker again. It is polled
+/// when it has fired, or when the task's waker is not the one it holds.
 struct IdleTimer {
     limit: Option<Duration>,
     /// Never later than the deadline of the wait in progress.
     timer: Pin<Box<tokio::time::Sleep>>,
+    /// The waker `timer` was last polled with.
+    waker: Option<Waker>,
 }
 
 impl IdleTimer {
@@ -453,19 +489,26 @@ impl IdleTimer {
         Self {
             limit,
             timer: Box::pin(tokio::time::sleep_until(first)),
+            waker: None,
         }
     }
 
-    /// `future`, or `None` if it stays pending for the whole limit.
-    async fn bound<F: Future>(&mut self, future: F) -> Option<F::Output> {
+    /// `future`, or `None` if it stays pending until `since` + the limit
+    /// (`since`: when the connection was last active, a clock reading
+    /// taken anyway, so none is taken here).
+    async fn bound<F: Future>(&mut self, since: Instant, future: F) -> Option<F::Output> {
         let Some(limit) = self.limit else {
             return Some(future.await);
         };
-        let deadline = Instant::now() + limit;
+        let deadline = since + limit;
         let mut future = std::pin::pin!(future);
         poll_fn(|cx| {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Some(output));
+            }
+            // Armed (a timer never polled counts as elapsed) with our waker.
+            if !self.timer.is_elapsed() && holds(&self.waker, cx.waker()) {
+                return Poll::Pending;
             }
             while self.timer.as_mut().poll(cx).is_ready() {
                 if Instant::now() >= deadline {
@@ -473,17 +516,46 @@ impl IdleTimer {
                 }
                 self.timer.as_mut().reset(deadline);
             }
+            if !holds(&self.waker, cx.waker()) {
+                self.waker = Some(cx.waker().clone());
+            }
             Poll::Pending
         })
         .await
     }
 }
 
-/// `future` bounded by `limit`, or unbounded when `limit` is `None`;
-/// `None` if it timed out.
-async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Option<F::Output> {
+/// Whether `held` is a waker that wakes the same task as `waker`.
+fn holds(held: &Option<Waker>, waker: &Waker) -> bool {
+    held.as_ref().is_some_and(|held| held.will_wake(waker))
+}
+
+/// What a bounded wait came to.
+enum Waited<T> {
+    /// Ready at the first poll.
+    No(T),
+    /// Ready after waiting, within the limit.
+    Yes(T),
+    /// Still pending when the limit ran out.
+    TimedOut,
+}
+
+/// `future` bounded by `limit`, or unbounded when `limit` is `None`.
+///
+/// The timer is armed only if the first poll finds `future` pending: a
+/// write that the socket takes at once (nearly all of them) reads no clock
+/// and creates no timer. The limit then runs from that first poll, which is
+/// the same moment as the call.
+async fn with_timeout<F: Future>(limit: Option<Duration>, future: F) -> Waited<F::Output> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Waited::No(output);
+    }
     match limit {
-        Some(limit) => tokio::time::timeout(limit, future).await.ok(),
-        None => Some(future.await),
+        Some(limit) => match tokio::time::timeout(limit, future).await {
+            Ok(output) => Waited::Yes(output),
+            Err(_) => Waited::TimedOut,
+        },
+        None => Waited::Yes(future.await),
     }
 }

@@ -24,7 +24,7 @@
 //! * `summary.rs` — the [`Summary`] of a run.
 //! * `stats.rs` — the shared counters: summary and metrics.
 //! * `close.rs` — why connections close, and the table of where each reason is counted.
-//! * `read_buf.rs` — the per-thread read buffer.
+//! * `read_buf.rs` — the per-thread read buffer and spare output buffer.
 //! * `rate_limit.rs` — log lines a client can trigger, at most one per 10 s.
 //! * `bind.rs` — binding listeners and wording startup errors.
 //! * `cli.rs` — [`ServeArgs`] and [`main`].

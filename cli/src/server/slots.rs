@@ -18,7 +18,8 @@
 //! With `--idle-timeout 0` nothing is closed for being idle, under
 //! pressure or not.
 //!
-//! Each connection updates two relaxed atomics per read or write; the
+//! Each connection updates two relaxed atomics per read and one per write
+//! (two if the write had to wait), with one clock reading per read; the
 //! sweep runs in the accept loop every [`SWEEP_EVERY`] and only walks the
 //! connections when under pressure or with `--min-rate` on.
 
@@ -94,9 +95,17 @@ pub(super) struct Activity {
 }
 
 impl Activity {
-    /// Records `bytes` moved just now.
-    pub(super) fn moved(&self, bytes: usize) {
-        self.last_ms.store(ms_since(self.base), Ordering::Relaxed);
+    /// Records `bytes` moved at `now` (the caller's clock reading, which
+    /// it also uses for its own idle deadline: one reading per message).
+    pub(super) fn moved_at(&self, bytes: usize, now: Instant) {
+        let ms = now.saturating_duration_since(self.base).as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+        self.moved.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Records `bytes` moved at the time of the last [`Self::moved_at`]:
+    /// for a write the socket took at once, right after the read it answers.
+    pub(super) fn moved_too(&self, bytes: usize) {
         self.moved.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
