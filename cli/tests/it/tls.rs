@@ -382,13 +382,7 @@ async fn wait_count(server: &ServerProcess, needle: &str, n: usize) {
 
 /// The server's metrics text (`--metrics 127.0.0.1:0`, address from the log).
 async fn scrape(server: &ServerProcess) -> String {
-    let log = server.log_text();
-    let addr = log
-        .split("metrics at http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("metrics address in the log");
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut stream = TcpStream::connect(server.metrics_addr()).await.unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await

@@ -579,6 +579,17 @@ impl ServerProcess {
         }
     }
 
+    /// The metrics address (`--metrics ADDR`), from the server's
+    /// `metrics at http://ADDR/metrics` line (logged before the listeners,
+    /// so it is there once [`start`](Self::start) returns).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.log_lines()
+            .iter()
+            .find_map(|l| l.split("metrics at http://").nth(1))
+            .and_then(|rest| rest.split('/').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no `metrics at` line:\n{}", self.log_text()))
+    }
+
     /// Resident memory in KiB (`VmRSS`).
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
