@@ -181,6 +181,17 @@ impl PtySession {
         }
     }
 
+    /// Presses Ctrl-D (at an empty prompt: the end of input) and checks the
+    /// client exits cleanly: status 0 and no `upcase client:` error line.
+    #[track_caller]
+    pub fn end_cleanly(&mut self, wait: Duration) {
+        self.type_keys(CTRL_D);
+        let status = self.wait_exit(wait);
+        let screen = self.screen();
+        assert!(status.success(), "{status}\n{screen}");
+        assert!(!screen.contains("upcase client:"), "{screen}");
+    }
+
     /// Waits for the program to exit.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
