@@ -29,7 +29,7 @@ use crate::common::haproxy::{find_haproxy, Haproxy, TempDir};
 use crate::common::{
     assert_same, mixed_input, oracle, run_bench, run_with_stdin, within, Rng, ServerProcess,
 };
-use crate::server_torture::torture_with;
+use crate::server_torture::{torture_with, BINARY_CONFIGS};
 
 /// A certificate and its key, written to `NAME.pem` and `NAME.key`.
 struct Pair {
@@ -223,14 +223,8 @@ async fn tls_torture_every_policy() {
     let pki = Pki::new("torture");
     let config = pki.client_config(None);
     let seed = Rng::seed("tls torture", 14);
-    let configs = [
-        (Casing::Unicode, InvalidUtf8::PassThrough),
-        (Casing::Unicode, InvalidUtf8::Replace),
-        (Casing::Unicode, InvalidUtf8::Reject),
-        (Casing::Ascii, InvalidUtf8::PassThrough),
-    ];
     within(120, "tls torture", async {
-        for (i, (casing, invalid)) in configs.into_iter().enumerate() {
+        for (i, (casing, invalid)) in BINARY_CONFIGS.into_iter().enumerate() {
             let server = pki.serve(
                 &pki.server,
                 &[
@@ -855,17 +849,7 @@ async fn tls_behind_haproxy() {
             clients.push(tokio::spawn(async move {
                 let stream = tls_connect(frontend, &config).await;
                 let port = stream.get_ref().0.local_addr().unwrap().port();
-                let (mut reader, mut writer) = tokio::io::split(stream);
-                let write = async {
-                    writer.write_all(&input).await.unwrap();
-                    writer.shutdown().await.unwrap();
-                };
-                let read = async {
-                    let mut out = Vec::new();
-                    reader.read_to_end(&mut out).await.unwrap();
-                    out
-                };
-                let got = tokio::join!(write, read).1;
+                let got = crate::common::exchange(stream, &input).await;
                 let expected = oracle(Casing::Unicode, InvalidUtf8::PassThrough, &input);
                 assert_same(&got, &expected, "through haproxy");
                 port
@@ -1020,11 +1004,12 @@ async fn tls_proxy_header_and_client_hello_in_one_segment() {
             .expect("TLS handshake after the PROXY header")
     })
     .await;
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    writer.write_all("größer\n".as_bytes()).await.unwrap();
-    writer.shutdown().await.unwrap();
-    let mut got = Vec::new();
-    reader.read_to_end(&mut got).await.unwrap();
+    let got = within(
+        10,
+        "exchange",
+        crate::common::exchange(stream, "größer\n".as_bytes()),
+    )
+    .await;
     assert_eq!(got, "GRÖSSER\n".as_bytes());
     // The log names the client the header claimed, on the close line too.
     wait_count(
@@ -1056,12 +1041,5 @@ fn tls_interactive_client() {
     term.type_keys("hello, straße\n");
     term.expect("HELLO, STRASSE\n", WAIT);
     term.expect_count(PROMPT, 2, WAIT);
-    term.type_keys("\x04");
-    let status = term.wait_exit(WAIT);
-    assert!(status.success(), "{status}\n{}", term.screen());
-    assert!(
-        !term.screen().contains("upcase client:"),
-        "{}",
-        term.screen()
-    );
+    term.end_cleanly(WAIT);
 }

@@ -512,6 +512,13 @@ impl ServerProcess {
         server
     }
 
+    /// `upcase serve --listen 127.0.0.1:0 EXTRA`.
+    pub fn loopback(extra: &[&str]) -> Self {
+        let mut args = vec!["--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     /// The first bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addrs[0]
@@ -689,6 +696,27 @@ impl Running {
         if let Some(stdin) = self.stdin.as_mut() {
             let _ = stdin.write_all(bytes);
         }
+    }
+
+    /// Writes `chunk` over and over until at least `total` bytes are sent,
+    /// reads the process's peak resident memory while its stdin is still
+    /// open (so it is still running), then closes stdin. Returns the bytes
+    /// sent and the peak in KiB.
+    #[track_caller]
+    pub fn stream_and_peak(&mut self, chunk: &[u8], total: usize) -> (usize, u64) {
+        let mut sent = 0;
+        while sent < total {
+            self.write(chunk);
+            sent += chunk.len();
+        }
+        let Some(peak) = peak_rss_kib(self.pid()) else {
+            panic!(
+                "the process exited before its input ended: {}",
+                self.stderr()
+            );
+        };
+        self.close_stdin();
+        (sent, peak)
     }
 
     /// Closes its stdin: EOF.
