@@ -357,6 +357,22 @@ pub fn wait_or_kill(child: &mut Child, wait: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// Waits up to `wait` for `child` to exit; past that, kills it and panics
+/// with `output()` (what it showed). Then sleeps a moment so the threads
+/// collecting its output catch the last of it.
+#[track_caller]
+pub fn wait_exit_and_settle(
+    child: &mut Child,
+    wait: Duration,
+    output: impl FnOnce() -> String,
+) -> ExitStatus {
+    let Some(status) = wait_or_kill(child, wait) else {
+        panic!("still running after {wait:?}; {}", output());
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    status
+}
+
 /// [`run_to_exit`] with a hook to adjust the command (user, limits).
 pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (ExitStatus, String) {
     let mut command = upcase_bin();
@@ -751,11 +767,13 @@ impl Running {
     /// collectors to catch the last output.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
-        let Some(status) = wait_or_kill(&mut self.child, wait) else {
-            panic!("still running after {wait:?}; stderr: {}", self.stderr());
-        };
-        std::thread::sleep(Duration::from_millis(20));
-        status
+        let stderr = &self.stderr;
+        wait_exit_and_settle(&mut self.child, wait, || {
+            format!(
+                "stderr: {}",
+                String::from_utf8_lossy(&stderr.lock().unwrap())
+            )
+        })
     }
 }
 
