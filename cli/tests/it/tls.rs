@@ -339,15 +339,14 @@ async fn tls_mutual_refuses_bad_client_certificates() {
     let got = tls_round_trip(server.addr(), &config, "straße\n".as_bytes()).await;
     assert_eq!(got, "STRASSE\n".as_bytes());
     // The log arrives through a pipe: wait for the lines, don't race them.
-    wait_count(&server, "TLS handshake complete", 2).await;
-    wait_count(
-        &server,
-        "(client CN=alice) closed: client closed, all answered",
-        2,
-    )
-    .await;
-    wait_count(&server, "the client sent no certificate", 1).await;
-    wait_count(&server, "client certificate refused", 2).await;
+    server.wait_log_count("TLS handshake complete", 2).await;
+    server
+        .wait_log_count("(client CN=alice) closed: client closed, all answered", 2)
+        .await;
+    server
+        .wait_log_count("the client sent no certificate", 1)
+        .await;
+    server.wait_log_count("client certificate refused", 2).await;
 
     let metrics = scrape(&server).await;
     for line in [
@@ -358,20 +357,6 @@ async fn tls_mutual_refuses_bad_client_certificates() {
     ] {
         assert!(metrics.contains(line), "{line} missing:\n{metrics}");
     }
-}
-
-/// Waits until exactly `n` log lines of `server` contain `needle`.
-async fn wait_count(server: &ServerProcess, needle: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while server.log_count(needle) < n && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        server.log_count(needle),
-        n,
-        "{needle}:\n{}",
-        server.log_text()
-    );
 }
 
 /// The server's metrics text (`--metrics 127.0.0.1:0`, address from the log).
@@ -1012,12 +997,9 @@ async fn tls_proxy_header_and_client_hello_in_one_segment() {
     .await;
     assert_eq!(got, "GRÖSSER\n".as_bytes());
     // The log names the client the header claimed, on the close line too.
-    wait_count(
-        &server,
-        "closed: client closed, all answered peer=192.0.2.7:4242",
-        1,
-    )
-    .await;
+    server
+        .wait_log_count("closed: client closed, all answered peer=192.0.2.7:4242", 1)
+        .await;
 }
 
 /// `upcase client --tls` at a terminal: prompt, sentence, capitals, and

@@ -574,6 +574,16 @@ impl ServerProcess {
         }
     }
 
+    /// Waits (async, up to 5 s) until `n` log lines contain `needle`, then
+    /// checks there are exactly `n`.
+    pub async fn wait_log_count(&self, needle: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.log_count(needle) < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(self.log_count(needle), n, "{needle}:\n{}", self.log_text());
+    }
+
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
