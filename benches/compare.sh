@@ -22,24 +22,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-3}      # seconds measured per run
-WARMUP=${WARMUP:-0.5}        # seconds of load before measuring, per run
 IDLE=${IDLE:-10000}          # connections for the idle-memory scenario
-BENCH_THREADS=${BENCH_THREADS:-1}
-PIN_CPU=${PIN_CPU:-}
-pin=()
-if [ -n "$PIN_CPU" ]; then pin=(taskset -c "$PIN_CPU"); fi
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-RESULTS=${RESULTS:-$CARGO_TARGET_DIR/compare-results.jsonl}
-export CARGO_TERM_COLOR=never
-
-command -v python3 >/dev/null || { echo "compare.sh needs python3" >&2; exit 1; }
-
-echo "building release binaries..." >&2
-cargo build --release --quiet -p upcase-cli --bin upcase --example echo
-UPCASE=$CARGO_TARGET_DIR/release/upcase
-ECHO=$CARGO_TARGET_DIR/release/examples/echo
+BENCH_NAME=compare.sh
+RESULTS_NAME=compare-results.jsonl
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+need python3
+build_release
 
 # Every idle connection is a descriptor in the measuring client and in the
 # server: raise the soft limit (children inherit it).
@@ -52,101 +41,26 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
 fi
 ulimit -n "$want"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs a server, waits for its "listening on ADDR" line,
-# sets $ADDR and $PID.
-start() {
-    local name=$1 log=$work/$1.log
-    shift
-    "${pin[@]}" "$@" >/dev/null 2>"$log" &
-    PID=$!
-    pids+=("$PID")
-    for _ in $(seq 200); do
-        # The address with its port (the line is written in one piece).
-        ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9][0-9]*\)$/\1/p' "$log" | head -n1)
-        [ -n "$ADDR" ] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "$name did not start:" >&2
-    cat "$log" >&2
-    exit 1
-}
-
 # Idle servers cost nothing, so both run throughout; each gets the whole
 # machine while it is measured. Logs go to files: `info` logs one line per
 # connection, never per message.
-start upcase "$UPCASE" serve --listen 127.0.0.1:0
+start upcase "" "$UPCASE" serve --listen 127.0.0.1:0
 UPCASE_ADDR=$ADDR
-start echo "$ECHO" --listen 127.0.0.1:0
+start echo "" "$ECHO" --listen 127.0.0.1:0
 ECHO_ADDR=$ADDR
 
-# name|bench flags
-scenarios=(
-    "rr-1|--mode rr --connections 1 --size 64"
-    "rr-100|--mode rr --connections 100 --size 64"
-    "stream-1|--mode stream --connections 1 --size 65536"
-    "stream-8|--mode stream --connections 8 --size 65536"
-)
-
-: >"$RESULTS"
-run() { # run SERVER SCENARIO PAYLOAD FLAGS...
-    local server=$1 scenario=$2 payload=$3 addr expect
-    shift 3
-    if [ "$server" = upcase ]; then addr=$UPCASE_ADDR expect=upper; else addr=$ECHO_ADDR expect=echo; fi
-    local json
-    # shellcheck disable=SC2068
-    if ! json=$("${pin[@]}" "$UPCASE" --log-level warn bench --json --connect "$addr" --expect "$expect" \
-        --payload "$payload" --duration "$DURATION" --warmup "$WARMUP" \
-        --threads "$BENCH_THREADS" $@); then
-        echo "upcase bench failed against $server ($scenario $payload): $json" >&2
-        exit 1
-    fi
-    printf '{"server":"%s","scenario":"%s","round":%d,"bench":%s}\n' \
-        "$server" "$scenario" "$round" "$json" >>"$RESULTS"
-}
-
-total=$((ROUNDS * ${#scenarios[@]} * 4))
-done_runs=0
-for round in $(seq "$ROUNDS"); do
-    # Alternate who goes first, so slow drift favours neither.
-    if [ $((round % 2)) -eq 1 ]; then order="upcase echo"; else order="echo upcase"; fi
-    for entry in "${scenarios[@]}"; do
-        name=${entry%%|*}
-        flags=${entry#*|}
-        for payload in ascii unicode; do
-            for server in $order; do
-                done_runs=$((done_runs + 1))
-                printf '\r[%d/%d] round %d: %s %s %s   ' \
-                    "$done_runs" "$total" "$round" "$server" "$name" "$payload" >&2
-                # shellcheck disable=SC2086
-                run "$server" "$name" "$payload" $flags
-            done
-        done
-    done
-done
-echo >&2
-kill "${pids[@]}" 2>/dev/null || true
-wait 2>/dev/null || true
-pids=()
+run_rounds
+stop_servers
 
 # Idle memory: a fresh server of each kind, IDLE connections that each
 # exchanged one message, RSS from /proc before and after.
 idle() { # idle SERVER → "KIB_PER_CONNECTION BEFORE_KIB AFTER_KIB COUNT"
     local server=$1 expect
     if [ "$server" = upcase ]; then
-        start upcase-idle "$UPCASE" serve --listen 127.0.0.1:0 --max-connections $((IDLE + 100))
+        start upcase-idle "" "$UPCASE" serve --listen 127.0.0.1:0 --max-connections $((IDLE + 100))
         expect=upper
     else
-        start echo-idle "$ECHO" --listen 127.0.0.1:0
+        start echo-idle "" "$ECHO" --listen 127.0.0.1:0
         expect=echo
     fi
     python3 - "$ADDR" "$PID" "$IDLE" "$expect" <<'EOF'
@@ -199,7 +113,7 @@ UPCASE_IDLE=$(cat "$work/upcase.idle")
 ECHO_IDLE=$(cat "$work/echo.idle")
 
 PINNING=${PIN_CPU:+, everything pinned to CPU $PIN_CPU}
-MACHINE="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2)"
+MACHINE=$(machine "$(rustc --version | cut -d' ' -f1-2)")
 python3 - "$RESULTS" "$UPCASE_IDLE" "$ECHO_IDLE" "$MACHINE" "$ROUNDS" "$DURATION" "$PINNING" <<'EOF'
 import json, statistics, sys
 results, upcase_idle, echo_idle, machine, rounds, duration, pinning = sys.argv[1:]

@@ -16,35 +16,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-3}      # seconds measured per run
-WARMUP=${WARMUP:-0.5}        # seconds of load before measuring, per run
 CONNECT_SECS=${CONNECT_SECS:-5}  # seconds per `openssl s_time` run
-BENCH_THREADS=${BENCH_THREADS:-1}
-PIN_CPU=${PIN_CPU:-}
-pin=()
-if [ -n "$PIN_CPU" ]; then pin=(taskset -c "$PIN_CPU"); fi
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-RESULTS=${RESULTS:-$CARGO_TARGET_DIR/tls-results.jsonl}
-export CARGO_TERM_COLOR=never
-
-for tool in python3 openssl; do
-    command -v "$tool" >/dev/null || { echo "tls.sh needs $tool" >&2; exit 1; }
-done
-
-echo "building release binaries..." >&2
-cargo build --release --quiet -p upcase-cli --bin upcase --example echo
-UPCASE=$CARGO_TARGET_DIR/release/upcase
-ECHO=$CARGO_TARGET_DIR/release/examples/echo
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+BENCH_NAME=tls.sh
+RESULTS_NAME=tls-results.jsonl
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+need python3 openssl
+build_release
 
 # A throwaway CA and a server certificate for localhost / 127.0.0.1.
 (
@@ -59,86 +37,29 @@ trap cleanup EXIT
 ) 2>/dev/null
 TLS_FLAGS=(--tls-cert "$work/server.pem" --tls-key "$work/server.key")
 
-# start NAME CMD...: runs a server, waits for its "listening on ADDR (tls)"
-# line, sets $ADDR and $PID.
-start() {
-    local name=$1 log=$work/$1.log
-    shift
-    "${pin[@]}" "$@" >/dev/null 2>"$log" &
-    PID=$!
-    pids+=("$PID")
-    for _ in $(seq 200); do
-        ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9][0-9]*\) (tls)$/\1/p' "$log" | head -n1)
-        [ -n "$ADDR" ] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "$name did not start:" >&2
-    cat "$log" >&2
-    exit 1
-}
-
-start upcase "$UPCASE" serve --listen 127.0.0.1:0 "${TLS_FLAGS[@]}"
+start upcase " (tls)" "$UPCASE" serve --listen 127.0.0.1:0 "${TLS_FLAGS[@]}"
 UPCASE_ADDR=$ADDR
-start echo "$ECHO" --listen 127.0.0.1:0 "${TLS_FLAGS[@]}"
+start echo " (tls)" "$ECHO" --listen 127.0.0.1:0 "${TLS_FLAGS[@]}"
 ECHO_ADDR=$ADDR
 
-# name|bench flags (as benches/compare.sh)
-scenarios=(
-    "rr-1|--mode rr --connections 1 --size 64"
-    "rr-100|--mode rr --connections 100 --size 64"
-    "stream-1|--mode stream --connections 1 --size 65536"
-    "stream-8|--mode stream --connections 8 --size 65536"
-)
-
-: >"$RESULTS"
-run() { # run SERVER SCENARIO PAYLOAD FLAGS...
-    local server=$1 scenario=$2 payload=$3 addr expect json
-    shift 3
-    if [ "$server" = upcase ]; then addr=$UPCASE_ADDR expect=upper; else addr=$ECHO_ADDR expect=echo; fi
-    # shellcheck disable=SC2068
-    if ! json=$("${pin[@]}" "$UPCASE" --log-level warn bench --json --connect "$addr" \
-        --tls --tls-ca "$work/ca.pem" --expect "$expect" \
-        --payload "$payload" --duration "$DURATION" --warmup "$WARMUP" \
-        --threads "$BENCH_THREADS" $@); then
-        echo "upcase bench failed against $server ($scenario $payload): $json" >&2
-        exit 1
-    fi
-    printf '{"server":"%s","scenario":"%s","round":%d,"bench":%s}\n' \
-        "$server" "$scenario" "$round" "$json" >>"$RESULTS"
-}
+BENCH_FLAGS=(--tls --tls-ca "$work/ca.pem")
 
 # New TLS connections per second: full handshakes (no resumption), each
 # closed at once, for CONNECT_SECS seconds. s_time's own "real seconds" are
 # whole seconds, so the wall time is taken here.
 connects() { # connects SERVER → connections per second
-    local addr start end count
-    if [ "$1" = upcase ]; then addr=$UPCASE_ADDR; else addr=$ECHO_ADDR; fi
+    local start end count
     start=$(date +%s.%N)
-    count=$("${pin[@]}" openssl s_time -connect "$addr" -new -time "$CONNECT_SECS" \
+    count=$("${pin[@]}" openssl s_time -connect "$(server_addr "$1")" -new -time "$CONNECT_SECS" \
         -CAfile "$work/ca.pem" 2>/dev/null |
         sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p')
     end=$(date +%s.%N)
     [ -n "$count" ] && awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.1f\n", n / (b - a) }'
 }
 
-total=$((ROUNDS * (${#scenarios[@]} * 4 + 2)))
-done_runs=0
-for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then order="upcase echo"; else order="echo upcase"; fi
-    for entry in "${scenarios[@]}"; do
-        name=${entry%%|*}
-        flags=${entry#*|}
-        for payload in ascii unicode; do
-            for server in $order; do
-                done_runs=$((done_runs + 1))
-                printf '\r[%d/%d] round %d: %s %s %s   ' \
-                    "$done_runs" "$total" "$round" "$server" "$name" "$payload" >&2
-                # shellcheck disable=SC2086
-                run "$server" "$name" "$payload" $flags
-            done
-        done
-    done
+# connects_round ROUND ORDER: the new-connection rate of each server.
+connects_round() {
+    local round=$1 order=$2 server rate
     for server in $order; do
         done_runs=$((done_runs + 1))
         printf '\r[%d/%d] round %d: %s new connections   ' "$done_runs" "$total" "$round" "$server" >&2
@@ -147,11 +68,12 @@ for round in $(seq "$ROUNDS"); do
         printf '{"server":"%s","scenario":"connect","round":%d,"connections_per_s":%s}\n' \
             "$server" "$round" "$rate" >>"$RESULTS"
     done
-done
-echo >&2
+}
+
+run_rounds connects_round 2
 
 PINNING=${PIN_CPU:+, everything pinned to CPU $PIN_CPU}
-MACHINE="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r), $(openssl version | cut -d' ' -f1-2)"
+MACHINE=$(machine "$(openssl version | cut -d' ' -f1-2)")
 python3 - "$RESULTS" "$MACHINE" "$ROUNDS" "$DURATION" "$CONNECT_SECS" "$PINNING" <<'EOF'
 import json, statistics, sys
 results, machine, rounds, duration, connect_secs, pinning = sys.argv[1:]

@@ -144,6 +144,15 @@ pub fn flush() {
     }
 }
 
+/// Prints a command's final error line, `WHO: MESSAGE`, on stderr, after
+/// the log lines queued before it ([`flush`]): the log is asynchronous, and
+/// without the wait a debug line could land after the error and bury it.
+/// Every subcommand's fatal line goes through here.
+pub fn fatal(who: &str, message: impl std::fmt::Display) {
+    flush();
+    eprintln!("{who}: {message}");
+}
+
 /// Waits (at most `wait`) until every line queued so far is written or
 /// dropped, and any drop has been reported.
 fn flush_queue(queue: &SyncSender<Message>, wait: Duration) {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use tracing_subscriber::EnvFilter;
+use upcase_cli::log::fatal;
 
 /// Examples and exit statuses, shown by `upcase --help`.
 const AFTER_HELP: &str = "\
@@ -101,7 +102,7 @@ fn main() -> ExitCode {
     let filter = match filter {
         Ok(filter) => filter,
         Err(err) => {
-            eprintln!("upcase: invalid log filter: {err}");
+            fatal("upcase", format_args!("invalid log filter: {err}"));
             return ExitCode::from(2);
         }
     };
@@ -109,7 +110,7 @@ fn main() -> ExitCode {
     let _log = match init_logging(filter) {
         Ok(guard) => guard,
         Err(err) => {
-            eprintln!("upcase: cannot start logging: {err}");
+            fatal("upcase", format_args!("cannot start logging: {err}"));
             return ExitCode::FAILURE;
         }
     };
@@ -141,14 +142,14 @@ fn man(subcommand: Option<&str>) -> ExitCode {
         Some(name) => match command.find_subcommand(name) {
             Some(sub) => sub.clone(),
             None => {
-                eprintln!("upcase man: no subcommand '{name}'");
+                fatal("upcase man", format_args!("no subcommand '{name}'"));
                 return ExitCode::from(2);
             }
         },
     };
     let mut roff = Vec::new();
     if let Err(err) = render_man(page, &mut roff) {
-        eprintln!("upcase man: cannot render the page: {err}");
+        fatal("upcase man", format_args!("cannot render the page: {err}"));
         return ExitCode::FAILURE;
     }
     write_stdout(&roff, "upcase man")
@@ -205,7 +206,7 @@ fn write_stdout(bytes: &[u8], who: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(141),
         Err(err) => {
-            eprintln!("{who}: cannot write to stdout: {err}");
+            fatal(who, format_args!("cannot write to stdout: {err}"));
             ExitCode::FAILURE
         }
     }

@@ -48,6 +48,7 @@ use clap::ValueEnum;
 use tracing::{debug, warn};
 
 use crate::args::{parse_duration, CodecArgs};
+use crate::log::fatal;
 use payload::Expectation;
 pub use payload::Payload;
 use upcase::{Casing, InvalidUtf8};
@@ -310,7 +311,7 @@ pub fn main(args: BenchArgs) -> ExitCode {
     let plan = match args.into_plan() {
         Ok(plan) => plan,
         Err(message) => {
-            eprintln!("upcase bench: {message}");
+            fatal("upcase bench", message);
             return ExitCode::from(2);
         }
     };
@@ -328,14 +329,17 @@ pub fn main(args: BenchArgs) -> ExitCode {
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("upcase bench: cannot start the async runtime: {err}");
+            fatal(
+                "upcase bench",
+                format_args!("cannot start the async runtime: {err}"),
+            );
             return ExitCode::FAILURE;
         }
     };
     let report = match runtime.block_on(run::run(&plan)) {
         Ok(report) => report,
         Err(message) => {
-            eprintln!("upcase bench: {message}");
+            fatal("upcase bench", message);
             return ExitCode::FAILURE;
         }
     };

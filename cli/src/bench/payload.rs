@@ -337,27 +337,31 @@ mod tests {
         Expectation::Upper(Config::new(Casing::Unicode, InvalidUtf8::Replace)),
     ];
 
-    /// The property everything rests on: the expected reply to the whole
-    /// cycle equals the concatenation of the per-unit replies.
+    /// The property everything rests on: `block` is `len` bytes, and the
+    /// expected reply to the whole cycle equals the concatenation of the
+    /// per-unit replies, each the reply to its unit alone.
+    fn assert_self_contained(block: &Block, expectation: Expectation, len: usize, what: &str) {
+        assert_eq!(block.input.len(), len, "{what}");
+        assert_eq!(expectation.apply(&block.input), block.expected, "{what}");
+        for i in 0..block.units() {
+            let unit = block.inputs(i, 1);
+            assert_eq!(
+                expectation.apply(unit),
+                &block.expected()[block.reply_range(i)],
+                "{what}, unit {i}"
+            );
+        }
+    }
+
+    /// Generated units are self-contained, for every payload.
     #[test]
     fn units_are_self_contained() {
         for payload in [Payload::Ascii, Payload::Unicode, Payload::Binary] {
             for expectation in ALL {
                 for size in [1, 2, 3, 5, 64, 1000] {
                     let block = Block::generate(payload, expectation, size, 40, 7);
-                    assert_eq!(block.input.len(), size * 40);
-                    assert_eq!(
-                        expectation.apply(&block.input),
-                        block.expected,
-                        "{payload:?} {expectation:?} size {size}"
-                    );
-                    for i in 0..block.units() {
-                        let unit = block.inputs(i, 1);
-                        assert_eq!(
-                            expectation.apply(unit),
-                            &block.expected()[block.reply_range(i)]
-                        );
-                    }
+                    let what = format!("{payload:?} {expectation:?} size {size}");
+                    assert_self_contained(&block, expectation, size * 40, &what);
                 }
             }
         }
@@ -396,18 +400,10 @@ mod tests {
                         assert!(size < 4 && text.starts_with("😀".as_bytes()), "{size}");
                         continue;
                     };
-                    assert_eq!(block.input.len(), size * 40);
-                    assert_eq!(
-                        expectation.apply(&block.input),
-                        block.expected,
-                        "{expectation:?} size {size}"
-                    );
+                    let what = format!("{expectation:?} size {size}");
+                    assert_self_contained(&block, expectation, size * 40, &what);
                     for i in 0..block.units() {
                         let unit = block.inputs(i, 1);
-                        assert_eq!(
-                            expectation.apply(unit),
-                            &block.expected()[block.reply_range(i)]
-                        );
                         // The codec holds nothing back at the unit's end.
                         let mut codec = upcase::Codec::new(match expectation {
                             Expectation::Upper(config) => config,

@@ -59,7 +59,7 @@ impl Failure {
     /// exit status.
     pub(super) fn report(self) -> ExitCode {
         if !matches!(self, Self::StdoutClosed) {
-            eprintln!("upcase client: {self}");
+            crate::log::fatal("upcase client", &self);
         }
         ExitCode::from(self.code())
     }

@@ -31,6 +31,7 @@ use std::process::ExitCode;
 use memmap2::{Advice, Mmap, MmapOptions};
 
 use crate::args::CodecArgs;
+use crate::log::fatal;
 use upcase::io::UpcaseWriter;
 use upcase::{CodecError, Config};
 
@@ -90,26 +91,21 @@ enum Stop {
 /// stderr; the exit status says which (see the `--help` text).
 pub fn main(args: PipeArgs) -> ExitCode {
     let config = args.codec.config();
-    let result = run(config);
-    if result.is_err() {
-        // The error line goes straight to stderr: after the queued log lines.
-        crate::log::flush();
-    }
-    match result {
+    match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Stop::Stdout(err)) if err.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(EXIT_STDOUT_CLOSED)
         }
         Err(Stop::Stdout(err)) => {
-            eprintln!("upcase pipe: cannot write to stdout: {err}");
+            fatal("upcase pipe", format_args!("cannot write to stdout: {err}"));
             ExitCode::FAILURE
         }
         Err(Stop::Stdin(err)) => {
-            eprintln!("upcase pipe: cannot read stdin: {err}");
+            fatal("upcase pipe", format_args!("cannot read stdin: {err}"));
             ExitCode::FAILURE
         }
         Err(Stop::Rejected(err)) => {
-            eprintln!("upcase pipe: {err} (--invalid reject)");
+            fatal("upcase pipe", format_args!("{err} (--invalid reject)"));
             ExitCode::from(EXIT_REJECTED)
         }
     }

@@ -9,6 +9,7 @@ use tracing::{debug, info, warn};
 
 use super::{bind, metrics, run, shutdown, tls, Cidr, Metrics, ServerConfig};
 use crate::args::{parse_duration, CodecArgs};
+use crate::log::fatal;
 
 /// Examples and exit statuses, shown by `upcase serve --help`.
 const AFTER_HELP: &str = "\
@@ -174,7 +175,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
     let (addrs, metrics_addr, config) = match args.into_parts() {
         Ok(parts) => parts,
         Err(message) => {
-            eprintln!("upcase: {message}");
+            fatal("upcase", message);
             return ExitCode::from(2);
         }
     };
@@ -186,7 +187,10 @@ pub fn main(args: ServeArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("upcase: cannot start the async runtime: {err}");
+            fatal(
+                "upcase",
+                format_args!("cannot start the async runtime: {err}"),
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -196,7 +200,10 @@ pub fn main(args: ServeArgs) -> ExitCode {
             match bind::bind(*addr) {
                 Ok(listener) => listeners.push(listener),
                 Err(err) => {
-                    eprintln!("upcase: cannot listen on {addr}: {}", bind::describe(&err));
+                    fatal(
+                        "upcase",
+                        format_args!("cannot listen on {addr}: {}", bind::describe(&err)),
+                    );
                     return ExitCode::FAILURE;
                 }
             }
@@ -205,9 +212,9 @@ pub fn main(args: ServeArgs) -> ExitCode {
             let listener = match bind::bind(addr) {
                 Ok(listener) => listener,
                 Err(err) => {
-                    eprintln!(
-                        "upcase: cannot serve metrics on {addr}: {}",
-                        bind::describe(&err)
+                    fatal(
+                        "upcase",
+                        format_args!("cannot serve metrics on {addr}: {}", bind::describe(&err)),
                     );
                     return ExitCode::FAILURE;
                 }
@@ -222,13 +229,19 @@ pub fn main(args: ServeArgs) -> ExitCode {
         let stop = match shutdown::on_signal() {
             Ok(stop) => stop,
             Err(err) => {
-                eprintln!("upcase: cannot install signal handlers: {err}");
+                fatal(
+                    "upcase",
+                    format_args!("cannot install signal handlers: {err}"),
+                );
                 return ExitCode::FAILURE;
             }
         };
         if let Some(tls) = &config.tls {
             if let Err(err) = tls::reload_on_sighup(tls.clone()) {
-                eprintln!("upcase: cannot install the SIGHUP handler: {err}");
+                fatal(
+                    "upcase",
+                    format_args!("cannot install the SIGHUP handler: {err}"),
+                );
                 return ExitCode::FAILURE;
             }
         }

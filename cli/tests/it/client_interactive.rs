@@ -16,11 +16,17 @@ use crate::common::ServerProcess;
 const PROMPT: &str = "Input lowercase sentence: ";
 const WAIT: Duration = Duration::from_secs(10);
 
-#[test]
-fn conversation_with_the_server() {
+/// A server, and `upcase client` connected to it at a terminal.
+fn client_of_a_server() -> (ServerProcess, PtySession) {
     let server = ServerProcess::start(&["--listen", "127.0.0.1:0"]);
     let addr = server.addr().to_string();
-    let mut term = PtySession::spawn(&["client", "--connect", &addr]);
+    let term = PtySession::spawn(&["client", "--connect", &addr]);
+    (server, term)
+}
+
+#[test]
+fn conversation_with_the_server() {
+    let (_server, mut term) = client_of_a_server();
 
     term.expect(PROMPT, WAIT);
     term.type_keys("hello, straße\n");
@@ -36,14 +42,7 @@ fn conversation_with_the_server() {
     // Ctrl-D on an empty line: the client half-closes, the server closes,
     // and the client exits cleanly.
     term.expect_after(&long.to_uppercase(), PROMPT, WAIT);
-    term.type_keys("\x04");
-    let status = term.wait_exit(WAIT);
-    assert!(status.success(), "{status}\n{}", term.screen());
-    assert!(
-        !term.screen().contains("upcase client:"),
-        "{}",
-        term.screen()
-    );
+    term.end_cleanly(WAIT);
 }
 
 /// The textbook server answers one sentence and closes. The client says
@@ -91,8 +90,7 @@ fn reply_dribbled_a_byte_at_a_time() {
     // "GRÜSSE, Ǆ UND 😀 Ϊ́": ΐ becomes three characters.
     term.expect(&format!("{}\n", sentence.to_uppercase()), WAIT);
     term.expect_after(&sentence.to_uppercase(), PROMPT, WAIT);
-    term.type_keys("\x04");
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
     standin.join().unwrap();
 }
 
@@ -133,8 +131,7 @@ fn a_10000_character_line_is_answered_whole() {
         &format!("{}\n", line.to_uppercase()),
         Duration::from_secs(60),
     );
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "exit status");
+    term.end_cleanly(WAIT);
     let got = standin.join().unwrap();
     assert_eq!(got.len(), 10_001);
     assert_eq!(got, format!("{line}\n").into_bytes());
@@ -156,8 +153,7 @@ fn history_recall_with_the_up_key() {
     term.expect_after("RECALL ME\n", PROMPT, WAIT);
     term.type_keys(&format!("{UP}\n"));
     term.expect_count("RECALL ME\n", 2, WAIT);
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
     let saved = std::fs::read_to_string(&history).expect("the history file");
     assert!(saved.lines().any(|l| l == "recall me"), "{saved:?}");
 
@@ -167,8 +163,7 @@ fn history_recall_with_the_up_key() {
     term.expect(PROMPT, WAIT);
     term.type_keys(&format!("{UP}\n"));
     term.expect("RECALL ME\n", WAIT);
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
 
     // --no-history: nothing read, nothing written.
     let fresh = TempDir::new("no-history");
@@ -179,8 +174,7 @@ fn history_recall_with_the_up_key() {
     term.expect(PROMPT, WAIT);
     term.type_keys("secret\n");
     term.expect("SECRET\n", WAIT);
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
     assert!(!fresh.path().join("upcase").exists());
 }
 
@@ -218,14 +212,7 @@ fn ctrl_d_on_empty_and_non_empty_lines_and_ctrl_c() {
     term.type_keys("kept\n");
     term.expect("KEPT\n", WAIT);
     term.expect_after("KEPT\n", PROMPT, WAIT);
-    term.type_keys(CTRL_D);
-    let status = term.wait_exit(WAIT);
-    assert!(status.success(), "{status}\n{}", term.screen());
-    assert!(
-        !term.screen().contains("upcase client:"),
-        "{}",
-        term.screen()
-    );
+    term.end_cleanly(WAIT);
     assert_eq!(standin.join().unwrap(), b"artial line\nkept\n");
 }
 
@@ -349,8 +336,7 @@ fn prompt_on_stderr_replies_on_stdout() {
     term.expect_after("to the file", PROMPT, WAIT);
     term.type_keys(&format!("straße{CTRL_D}\n"));
     term.expect_after("straße", PROMPT, WAIT);
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
     assert_eq!(std::fs::read(&path).unwrap(), b"TO THE FILE\nSTRASSE\n");
     assert!(!term.screen().contains("TO THE FILE"), "{}", term.screen());
 }
@@ -359,9 +345,7 @@ fn prompt_on_stderr_replies_on_stdout() {
 /// answered in turn: nothing typed ahead of a reply is lost.
 #[test]
 fn lines_typed_ahead_are_sent_in_turn() {
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0"]);
-    let addr = server.addr().to_string();
-    let mut term = PtySession::spawn(&["client", "--connect", &addr]);
+    let (_server, mut term) = client_of_a_server();
     term.expect(PROMPT, WAIT);
     term.type_keys("one\ntwo\nthree\n");
     term.expect("THREE\n", WAIT);
@@ -372,6 +356,5 @@ fn lines_typed_ahead_are_sent_in_turn() {
         screen.find("THREE\n").unwrap(),
     );
     assert!(one < two && two < three, "{screen}");
-    term.type_keys(CTRL_D);
-    assert!(term.wait_exit(WAIT).success(), "{}", term.screen());
+    term.end_cleanly(WAIT);
 }

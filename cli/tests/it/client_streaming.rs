@@ -5,21 +5,15 @@
 use std::time::Duration;
 
 use crate::common::{
-    assert_same, mixed_input, oracle, peak_rss_kib, run_with_stdin, Rng, Running, ServerProcess,
+    assert_same, mixed_input, oracle, run_with_stdin, Rng, Running, ServerProcess,
 };
 use upcase::{Casing, InvalidUtf8};
-
-fn server(extra: &[&str]) -> ServerProcess {
-    let mut args = vec!["--listen", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    ServerProcess::start(&args)
-}
 
 /// Eight megabytes of mixed valid and invalid UTF-8: the reply is the
 /// oracle's, byte for byte, and the client exits 0 once the server closes.
 #[test]
 fn large_mixed_stream_round_trips() {
-    let server = server(&[]);
+    let server = ServerProcess::loopback(&[]);
     let mut rng = Rng::new(Rng::seed("client stream", 0x5EED_0101));
     let input = mixed_input(&mut rng, 8 << 20, 2);
     let addr = server.addr().to_string();
@@ -36,7 +30,7 @@ fn large_mixed_stream_round_trips() {
 /// Every byte value, under an ASCII server: exactly `to_ascii_uppercase`.
 #[test]
 fn binary_safe_with_an_ascii_server() {
-    let server = server(&["--casing", "ascii"]);
+    let server = ServerProcess::loopback(&["--casing", "ascii"]);
     let input: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
     let addr = server.addr().to_string();
     let (status, out, err) = run_with_stdin(&["client", "--connect", &addr], &input, 30);
@@ -46,7 +40,7 @@ fn binary_safe_with_an_ascii_server() {
 
 #[test]
 fn empty_input_exits_cleanly() {
-    let server = server(&[]);
+    let server = ServerProcess::loopback(&[]);
     let addr = server.addr().to_string();
     let (status, out, err) = run_with_stdin(&["client", "--connect", &addr], b"", 20);
     assert!(status.success(), "{status}: {err}");
@@ -59,23 +53,11 @@ fn empty_input_exits_cleanly() {
 /// memory stays far below the data.
 #[test]
 fn full_duplex_in_constant_memory() {
-    let server = server(&[]);
+    let server = ServerProcess::loopback(&[]);
     let addr = server.addr().to_string();
     let mut client = Running::spawn(&["client", "--connect", &addr, "--timeout", "30"]);
     let chunk = "straße, ǆ, ﬃ, ΐ: the quick brown fox\n".repeat(64 * 1024 / 40);
-    let total = 128usize << 20;
-    let mut sent = 0;
-    while sent < total {
-        client.write(chunk.as_bytes());
-        sent += chunk.len();
-    }
-    let Some(peak) = peak_rss_kib(client.pid()) else {
-        panic!(
-            "the client exited before its input ended: {}",
-            client.stderr()
-        );
-    };
-    client.close_stdin();
+    let (sent, peak) = client.stream_and_peak(chunk.as_bytes(), 128 << 20);
     let status = client.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{status}: {}", client.stderr());
     let expected = chunk.to_uppercase();
@@ -98,7 +80,7 @@ fn full_duplex_in_constant_memory() {
 /// "send everything, then read" client.
 #[test]
 fn replies_arrive_before_the_input_ends() {
-    let server = server(&[]);
+    let server = ServerProcess::loopback(&[]);
     let addr = server.addr().to_string();
     let mut client = Running::spawn(&["client", "--connect", &addr]);
     client.write("first line, grüße\n".as_bytes());
@@ -117,7 +99,7 @@ fn replies_arrive_before_the_input_ends() {
 /// `localhost` resolves (from /etc/hosts, no DNS), and IPv6 works.
 #[test]
 fn host_names_and_ipv6() {
-    let server = server(&[]);
+    let server = ServerProcess::loopback(&[]);
     let port = server.addr().port();
     let by_name = format!("localhost:{port}");
     let (status, out, err) = run_with_stdin(&["client", "--connect", &by_name], b"hello\n", 20);
@@ -140,7 +122,7 @@ fn host_names_and_ipv6() {
 /// sending: the prefix is printed, and the early close is exit 6.
 #[test]
 fn reject_server_closes_early() {
-    let server = server(&["--invalid", "reject"]);
+    let server = ServerProcess::loopback(&["--invalid", "reject"]);
     let addr = server.addr().to_string();
     let mut input = b"valid prefix, stra\xC3\x9Fe \xFF then more".to_vec();
     input.extend(std::iter::repeat_n(b'x', 32 << 20));

@@ -13,12 +13,6 @@ use crate::common::{
 };
 use upcase::{Casing, InvalidUtf8};
 
-fn server(extra: &[&str]) -> ServerProcess {
-    let mut args = vec!["--listen", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    ServerProcess::start(&args)
-}
-
 /// Mixed valid and ill-formed input under each policy that answers it all:
 /// the reply is the oracle's and `--verify` agrees (0).
 #[test]
@@ -28,7 +22,7 @@ fn a_correct_server_passes() {
         (InvalidUtf8::PassThrough, "pass"),
         (InvalidUtf8::Replace, "replace"),
     ] {
-        let server = server(&["--invalid", flag]);
+        let server = ServerProcess::loopback(&["--invalid", flag]);
         let addr = server.addr().to_string();
         let input = mixed_input(&mut rng, 2 << 20, 3);
         let (status, out, err) = run_with_stdin(
@@ -47,7 +41,7 @@ fn a_correct_server_passes() {
 /// both exit 8, and the message names the input offset of the bad byte.
 #[test]
 fn a_reject_server_exits_8_whatever_the_size() {
-    let server = server(&["--invalid", "reject"]);
+    let server = ServerProcess::loopback(&["--invalid", "reject"]);
     let addr = server.addr().to_string();
     // (offset of the ill-formed byte, file size): early in files of every
     // size, and late in a large one (2.4 MB answered of 3.2 MB sent).
@@ -162,7 +156,7 @@ fn an_extra_byte_is_caught() {
 /// leaves `ß` alone, which a Unicode check catches at its offset.
 #[test]
 fn a_casing_mismatch_is_caught() {
-    let server = server(&["--casing", "ascii"]);
+    let server = ServerProcess::loopback(&["--casing", "ascii"]);
     let addr = server.addr().to_string();
     let (status, out, err) = run_with_stdin(
         &["client", "--connect", &addr, "--verify"],

@@ -83,11 +83,12 @@ fn server_of(servers: &[&ServerProcess], port: u16) -> usize {
     found[0]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn haproxy_round_robin_real_addresses_and_drain() {
+/// The `haproxy` binary, its version said on stderr; `None` (the test
+/// skips, saying so) where it is not installed.
+fn haproxy_or_skip() -> Option<std::path::PathBuf> {
     let Some(binary) = find_haproxy() else {
         eprintln!("skipping: haproxy not installed (apt-get install haproxy)");
-        return;
+        return None;
     };
     let version = Command::new(&binary).arg("-v").output().unwrap();
     eprintln!(
@@ -97,7 +98,44 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
             .next()
             .unwrap_or("haproxy")
     );
+    Some(binary)
+}
 
+/// 20 new clients through `frontend`, all answered exactly (checked in
+/// [`client`]); returns their ports.
+async fn fresh_clients(frontend: SocketAddr, rng: &mut Rng) -> Vec<u16> {
+    let tasks = (0..20u64)
+        .map(|i| {
+            let input = mixed_input(rng, 2000, 3);
+            tokio::spawn(client(frontend, input, i, Duration::ZERO, None))
+        })
+        .collect();
+    join_all(tasks).await
+}
+
+/// Every client in `ports` was served by `servers[want]`, none by another
+/// (waiting up to 10 s for the server's log lines).
+async fn all_served_by(servers: [&ServerProcess; 2], want: usize, ports: &[u16]) {
+    wait_until(Duration::from_secs(10), || {
+        ports
+            .iter()
+            .all(|p| servers[want].log_count(&format!("client=127.0.0.1:{p} proxy=")) > 0)
+    })
+    .await;
+    for &port in ports {
+        assert_eq!(
+            server_of(&servers, port),
+            want,
+            "client port {port} reached another server"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_round_robin_real_addresses_and_drain() {
+    let Some(binary) = haproxy_or_skip() else {
+        return;
+    };
     let args = [
         "--listen",
         "127.0.0.1:0",
@@ -132,15 +170,11 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
         .await;
 
     // New clients while `a` drains: all answered, all by `b`.
-    let fresh = within(60, "clients during the drain", async {
-        let tasks = (0..20u64)
-            .map(|i| {
-                let input = mixed_input(&mut rng, 2000, 3);
-                tokio::spawn(client(frontend, input, i, Duration::ZERO, None))
-            })
-            .collect();
-        join_all(tasks).await
-    })
+    let fresh = within(
+        60,
+        "clients during the drain",
+        fresh_clients(frontend, &mut rng),
+    )
     .await;
     // Every in-flight exchange finishes with every byte (checked in `client`).
     let slow_ports = within(60, "in-flight clients", join_all(slow)).await;
@@ -148,19 +182,7 @@ async fn haproxy_round_robin_real_addresses_and_drain() {
     let status = a.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "drained instance exited with {status}");
     assert_eq!(a.log_count("drain timeout"), 0, "{}", a.log_text());
-    wait_until(Duration::from_secs(10), || {
-        fresh
-            .iter()
-            .all(|p| b.log_count(&format!("client=127.0.0.1:{p} proxy=")) > 0)
-    })
-    .await;
-    for &port in &fresh {
-        assert_eq!(
-            server_of(&[&a, &b], port),
-            1,
-            "a new client reached the draining server"
-        );
-    }
+    all_served_by([&a, &b], 1, &fresh).await;
     let drained = slow_ports
         .iter()
         .filter(|&&p| server_of(&[&a, &b], p) == 0)

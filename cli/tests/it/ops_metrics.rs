@@ -64,6 +64,99 @@ async fn exchange(addr: SocketAddr, header: &[u8], payload: &[&[u8]]) -> Vec<u8>
     out
 }
 
+/// After [`known_traffic`]: every series and its exact value.
+const EXPECTED_AFTER: &[(&str, f64)] = &[
+    ("upcase_connections_accepted_total", 8.0),
+    ("upcase_connections_active", 0.0),
+    ("upcase_connections_completed_total", 4.0),
+    (
+        "upcase_connections_rejected_total{reason=\"per_ip_limit\"}",
+        1.0,
+    ),
+    (
+        "upcase_connections_rejected_total{reason=\"proxy_header\"}",
+        1.0,
+    ),
+    (
+        "upcase_connections_rejected_total{reason=\"proxy_header_timeout\"}",
+        1.0,
+    ),
+    ("upcase_errors_total{kind=\"reset\"}", 1.0),
+    ("upcase_errors_total{kind=\"accept\"}", 0.0),
+    ("upcase_errors_total{kind=\"io\"}", 0.0),
+    ("upcase_errors_total{kind=\"invalid_utf8\"}", 0.0),
+    ("upcase_errors_total{kind=\"idle_timeout\"}", 0.0),
+    ("upcase_connection_limit_reached_total", 0.0),
+    // hello 5 + straße 7 + a\xFFb\xC3 4 + ping 4 + x 1; out the same sizes.
+    ("upcase_bytes_received_total", 21.0),
+    ("upcase_bytes_sent_total", 21.0),
+    ("upcase_invalid_utf8_sequences_total", 2.0),
+    ("upcase_connection_duration_seconds_count", 8.0),
+    (
+        "upcase_connection_duration_seconds_bucket{le=\"+Inf\"}",
+        8.0,
+    ),
+];
+
+/// Eight connections of known fate to `addr` (a server with
+/// `--proxy-protocol --proxy-header-timeout 0.3 --max-connections-per-ip 1`).
+async fn known_traffic(addr: SocketAddr) {
+    // 1-3: completed exchanges; 2 ill-formed sequences in the third,
+    // the second of them cut off by the end of the stream.
+    assert_eq!(
+        exchange(addr, &v1("10.0.0.1:1", addr), &[b"hello"]).await,
+        b"HELLO"
+    );
+    assert_eq!(
+        exchange(addr, &v1("10.0.0.2:1", addr), &["straße".as_bytes()]).await,
+        b"STRASSE"
+    );
+    assert_eq!(
+        exchange(addr, &v1("10.0.0.3:1", addr), &[b"a\xFF", b"b\xC3"]).await,
+        b"A\xFFB\xC3"
+    );
+    // 4: held open, so that 5 (same address) is over the limit.
+    let mut held = connect(addr).await;
+    held.write_all(&v1("10.0.0.4:1", addr)).await.unwrap();
+    held.write_all(b"ping").await.unwrap();
+    assert_eq!(read_n(&mut held, 4).await, b"PING");
+    let mut over = connect(addr).await;
+    over.write_all(&v1("10.0.0.4:2", addr)).await.unwrap();
+    assert!(closed_within(&mut over, Duration::from_secs(5)).await);
+    held.shutdown().await.unwrap();
+    assert!(closed_within(&mut held, Duration::from_secs(5)).await);
+    // 6: a malformed header.
+    let mut bad = connect(addr).await;
+    bad.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    assert!(closed_within(&mut bad, Duration::from_secs(5)).await);
+    // 7: no header within the 0.3 s timeout.
+    let mut silent = connect(addr).await;
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).await);
+    // 8: reset by the client after one answered byte.
+    let mut reset = connect(addr).await;
+    reset.write_all(&v1("10.0.0.8:1", addr)).await.unwrap();
+    reset.write_all(b"x").await.unwrap();
+    assert_eq!(read_n(&mut reset, 1).await, b"X");
+    arm_reset(&reset);
+    drop(reset);
+}
+
+/// The samples once all `connections` have been recorded as closed (the
+/// server records each close just after the client sees it), or after 10 s.
+async fn settled_samples(metrics: SocketAddr, connections: f64) -> BTreeMap<String, f64> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = within(10, "scrape", get(metrics, "/metrics")).await;
+        let after = samples(&body);
+        let settled = after["upcase_connections_active"] == 0.0
+            && after["upcase_connection_duration_seconds_count"] == connections;
+        if settled || Instant::now() > deadline {
+            return after;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn scrape_after_known_traffic_shows_exact_counts() {
     let server = ServerProcess::start(&[
@@ -78,13 +171,7 @@ async fn scrape_after_known_traffic_shows_exact_counts() {
         "1",
     ]);
     let addr = server.addr();
-    // Logged before the listeners, so it is there once `start` returns.
-    let metrics: SocketAddr = server
-        .log_lines()
-        .iter()
-        .find_map(|l| l.split("metrics at http://").nth(1))
-        .and_then(|rest| rest.split('/').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no `metrics at` line:\n{}", server.log_text()));
+    let metrics = server.metrics_addr();
 
     within(30, "known traffic", async {
         // Before any traffic: every series present, at zero.
@@ -96,93 +183,12 @@ async fn scrape_after_known_traffic_shows_exact_counts() {
             before["upcase_connections_rejected_total{reason=\"per_ip_limit\"}"],
             0.0
         );
-
-        // 1-3: completed exchanges; 2 ill-formed sequences in the third,
-        // the second of them cut off by the end of the stream.
-        assert_eq!(
-            exchange(addr, &v1("10.0.0.1:1", addr), &[b"hello"]).await,
-            b"HELLO"
-        );
-        assert_eq!(
-            exchange(addr, &v1("10.0.0.2:1", addr), &["straße".as_bytes()]).await,
-            b"STRASSE"
-        );
-        assert_eq!(
-            exchange(addr, &v1("10.0.0.3:1", addr), &[b"a\xFF", b"b\xC3"]).await,
-            b"A\xFFB\xC3"
-        );
-        // 4: held open, so that 5 (same address) is over the limit.
-        let mut held = connect(addr).await;
-        held.write_all(&v1("10.0.0.4:1", addr)).await.unwrap();
-        held.write_all(b"ping").await.unwrap();
-        assert_eq!(read_n(&mut held, 4).await, b"PING");
-        let mut over = connect(addr).await;
-        over.write_all(&v1("10.0.0.4:2", addr)).await.unwrap();
-        assert!(closed_within(&mut over, Duration::from_secs(5)).await);
-        held.shutdown().await.unwrap();
-        assert!(closed_within(&mut held, Duration::from_secs(5)).await);
-        // 6: a malformed header.
-        let mut bad = connect(addr).await;
-        bad.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        assert!(closed_within(&mut bad, Duration::from_secs(5)).await);
-        // 7: no header within the 0.3 s timeout.
-        let mut silent = connect(addr).await;
-        assert!(closed_within(&mut silent, Duration::from_secs(5)).await);
-        // 8: reset by the client after one answered byte.
-        let mut reset = connect(addr).await;
-        reset.write_all(&v1("10.0.0.8:1", addr)).await.unwrap();
-        reset.write_all(b"x").await.unwrap();
-        assert_eq!(read_n(&mut reset, 1).await, b"X");
-        arm_reset(&reset);
-        drop(reset);
+        known_traffic(addr).await;
     })
     .await;
 
-    // The server records each close just after the client sees it: poll.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let after = loop {
-        let (_, body) = within(10, "scrape", get(metrics, "/metrics")).await;
-        let after = samples(&body);
-        let settled = after["upcase_connections_active"] == 0.0
-            && after["upcase_connection_duration_seconds_count"] == 8.0;
-        if settled || Instant::now() > deadline {
-            break after;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let expect = [
-        ("upcase_connections_accepted_total", 8.0),
-        ("upcase_connections_active", 0.0),
-        ("upcase_connections_completed_total", 4.0),
-        (
-            "upcase_connections_rejected_total{reason=\"per_ip_limit\"}",
-            1.0,
-        ),
-        (
-            "upcase_connections_rejected_total{reason=\"proxy_header\"}",
-            1.0,
-        ),
-        (
-            "upcase_connections_rejected_total{reason=\"proxy_header_timeout\"}",
-            1.0,
-        ),
-        ("upcase_errors_total{kind=\"reset\"}", 1.0),
-        ("upcase_errors_total{kind=\"accept\"}", 0.0),
-        ("upcase_errors_total{kind=\"io\"}", 0.0),
-        ("upcase_errors_total{kind=\"invalid_utf8\"}", 0.0),
-        ("upcase_errors_total{kind=\"idle_timeout\"}", 0.0),
-        ("upcase_connection_limit_reached_total", 0.0),
-        // hello 5 + straße 7 + a\xFFb\xC3 4 + ping 4 + x 1; out the same sizes.
-        ("upcase_bytes_received_total", 21.0),
-        ("upcase_bytes_sent_total", 21.0),
-        ("upcase_invalid_utf8_sequences_total", 2.0),
-        ("upcase_connection_duration_seconds_count", 8.0),
-        (
-            "upcase_connection_duration_seconds_bucket{le=\"+Inf\"}",
-            8.0,
-        ),
-    ];
-    for (series, value) in expect {
+    let after = settled_samples(metrics, 8.0).await;
+    for &(series, value) in EXPECTED_AFTER {
         assert_eq!(after.get(series), Some(&value), "{series}:\n{after:#?}");
     }
 

@@ -15,8 +15,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::{
-    assert_same, casing_flag, collect, invalid_flag, mixed_input, oracle, peak_rss_kib,
-    run_with_stdin, upcase_bin, Rng, Running,
+    assert_same, casing_flag, collect, invalid_flag, mixed_input, oracle, run_with_stdin,
+    upcase_bin, Rng, Running,
 };
 use upcase::{Casing, InvalidUtf8};
 
@@ -438,20 +438,7 @@ fn full_stdout_is_an_error() {
 fn memory_stays_constant() {
     let mut pipe = Running::spawn(&["pipe"]);
     let chunk = "grüße aus köln, ǆ ﬃ ΐ! ".repeat(64 * 1024 / 32);
-    let total = 96 << 20;
-    let mut sent = 0;
-    while sent < total {
-        pipe.write(chunk.as_bytes());
-        sent += chunk.len();
-    }
-    // Still running (stdin open): read its peak so far.
-    let Some(peak) = peak_rss_kib(pipe.pid()) else {
-        panic!(
-            "the filter exited before its input ended: {}",
-            pipe.stderr()
-        );
-    };
-    pipe.close_stdin();
+    let (sent, peak) = pipe.stream_and_peak(chunk.as_bytes(), 96 << 20);
     let status = pipe.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{}", pipe.stderr());
     let expected_len = chunk.to_uppercase().len() * (sent / chunk.len());

@@ -89,6 +89,48 @@ fn port_in_use_is_one_clear_line() {
     );
 }
 
+/// With debug logging, the log lines queued before a startup error are
+/// written first: the error stays the last line on stderr. The soft
+/// open-file limit is lowered so that the server logs (at debug) raising it
+/// just before it binds.
+#[test]
+fn fatal_line_is_the_last_stderr_line_after_debug_logs() {
+    use nix::sys::resource::{getrlimit, Resource};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    let soft = hard.min(256);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let fatal = format!("upcase: cannot listen on {addr}: address already in use");
+    // Repeated: one run could order its lines right by luck.
+    for _ in 0..10 {
+        let (status, stderr) = common::run_to_exit_with(
+            &["--log-level", "debug", "serve", "--listen", &addr],
+            |command| {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: setrlimit is async-signal-safe; nothing else runs here.
+                unsafe {
+                    command.pre_exec(move || {
+                        use nix::sys::resource::setrlimit;
+                        setrlimit(Resource::RLIMIT_NOFILE, soft, hard).map_err(std::io::Error::from)
+                    });
+                }
+            },
+        );
+        let stderr = common::strip_ansi(&stderr);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.last().copied(), Some(fatal.as_str()), "{stderr}");
+        if soft < hard {
+            assert!(
+                lines[..lines.len() - 1]
+                    .iter()
+                    .any(|l| l.contains("raised the open-file limit")),
+                "no debug line before the error:\n{stderr}"
+            );
+        }
+    }
+}
+
 #[test]
 fn bad_address_is_one_clear_line() {
     for bad in [
@@ -169,6 +211,9 @@ async fn sigterm_drains_in_flight_data() {
         assert_eq!(read_n(&mut idle, 6).await, b"BEFORE");
 
         let mut busy = connect(addr).await;
+        // Accepted before the SIGTERM below: a connection still in the
+        // listen backlog when the listener closes is reset, not drained.
+        server.wait_log_count("connection accepted", 2).await;
         let (mut reader, mut writer) = busy.split();
         let read = async {
             let mut got = Vec::new();

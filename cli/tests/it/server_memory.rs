@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::common::{connect, read_n, round_trip, within, ServerProcess};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// Idle connections wanted for the measurement (fewer if the hard
 /// open-file limit is lower); `UPCASE_IDLE_CONNECTIONS` overrides it.
@@ -72,56 +73,84 @@ async fn idle_connections_are_cheap() {
     .await;
 }
 
+/// What the never-reading writer sends: this line, repeated.
+const PATTERN: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
+
+/// Writes `total` bytes of [`PATTERN`] in 64 KiB chunks, publishing how many
+/// were taken in `sent` after each, then half-closes.
+async fn write_pattern(mut writer: OwnedWriteHalf, total: u64, sent: Arc<AtomicU64>) {
+    // 64 KiB of the repeating pattern, phase-aligned for every chunk.
+    let block: Vec<u8> = PATTERN
+        .iter()
+        .copied()
+        .cycle()
+        .take(PATTERN.len() * 1200)
+        .collect();
+    let mut offset = 0u64;
+    while offset < total {
+        let phase = (offset % PATTERN.len() as u64) as usize;
+        let len = (64 * 1024).min(total - offset) as usize;
+        writer.write_all(&block[phase..phase + len]).await.unwrap();
+        offset += len as u64;
+        sent.store(offset, Ordering::SeqCst);
+    }
+    writer.shutdown().await.unwrap();
+}
+
+/// Waits until `sent` stops moving for 300 ms (the writer is stuck: the
+/// server stopped reading) and returns it.
+async fn wait_until_stalled(sent: &AtomicU64) -> u64 {
+    let mut last = u64::MAX;
+    while sent.load(Ordering::SeqCst) != last {
+        last = sent.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    last
+}
+
+/// Reads to the end, checking every byte is the uppercase of [`PATTERN`]
+/// in order; returns how many arrived.
+async fn read_uppercased_pattern(mut reader: OwnedReadHalf) -> u64 {
+    let mut received = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    let upper = PATTERN.to_ascii_uppercase();
+    loop {
+        let n = reader.read(&mut buf).await.unwrap();
+        if n == 0 {
+            return received;
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let want = upper[((received + i as u64) % upper.len() as u64) as usize];
+            assert_eq!(b, want, "byte {} of the reply", received + i as u64);
+        }
+        received += n as u64;
+    }
+}
+
 /// A client that writes 100 MiB and never reads: TCP pushes back, the
 /// server holds at most one buffer of output, other clients are served.
 /// Then the client starts reading and every byte arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writer_that_never_reads_is_bounded() {
     const TOTAL: u64 = 100 << 20;
-    const PATTERN: &[u8] = b"the quick brown fox jumps over the lazy dog 0123456789\n";
     within(60, "100 MiB writer", async {
         let server = ServerProcess::start(&["--listen", "127.0.0.1:0"]);
         let addr = server.addr();
         assert_eq!(round_trip(addr, b"warm").await, b"WARM");
         let before = server.rss_kib();
 
-        let stream = connect(addr).await;
-        let (mut reader, mut writer) = stream.into_split();
+        let (reader, writer) = connect(addr).await.into_split();
         let sent = Arc::new(AtomicU64::new(0));
-        let progress = Arc::clone(&sent);
-        let writing = tokio::spawn(async move {
-            // 64 KiB of the repeating pattern, phase-aligned for every chunk.
-            let block: Vec<u8> = PATTERN
-                .iter()
-                .copied()
-                .cycle()
-                .take(PATTERN.len() * 1200)
-                .collect();
-            let mut offset = 0u64;
-            while offset < TOTAL {
-                let phase = (offset % PATTERN.len() as u64) as usize;
-                let len = (64 * 1024).min(TOTAL - offset) as usize;
-                writer.write_all(&block[phase..phase + len]).await.unwrap();
-                offset += len as u64;
-                progress.store(offset, Ordering::SeqCst);
-            }
-            writer.shutdown().await.unwrap();
-        });
-
-        // Wait until the writer is stuck: the server stopped reading.
-        let mut last = u64::MAX;
-        while sent.load(Ordering::SeqCst) != last {
-            last = sent.load(Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        let writing = tokio::spawn(write_pattern(writer, TOTAL, Arc::clone(&sent)));
+        let stalled_at = wait_until_stalled(&sent).await;
         assert!(
-            last < TOTAL,
+            stalled_at < TOTAL,
             "no backpressure: all {TOTAL} bytes were taken"
         );
         let stalled = server.rss_kib();
         eprintln!(
             "stalled writer: {} KiB sent before backpressure; server RSS {before} -> {stalled} KiB",
-            last >> 10
+            stalled_at >> 10
         );
         assert!(
             stalled < before + 8 * 1024,
@@ -138,20 +167,7 @@ async fn writer_that_never_reads_is_bounded() {
         }
 
         // Now read: the flow resumes and every byte is answered in order.
-        let mut received = 0u64;
-        let mut buf = vec![0u8; 256 * 1024];
-        let upper = PATTERN.to_ascii_uppercase();
-        loop {
-            let n = reader.read(&mut buf).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            for (i, &b) in buf[..n].iter().enumerate() {
-                let want = upper[((received + i as u64) % upper.len() as u64) as usize];
-                assert_eq!(b, want, "byte {} of the reply", received + i as u64);
-            }
-            received += n as u64;
-        }
+        let received = read_uppercased_pattern(reader).await;
         writing.await.unwrap();
         assert_eq!(received, TOTAL);
         let end = server.rss_kib();

@@ -170,18 +170,21 @@ async fn torture_ascii_ignores_reject() {
     torture_in_process(Casing::Ascii, InvalidUtf8::Reject, 5).await;
 }
 
+/// The configurations the torture runs against a real `upcase serve`
+/// (plain here, TLS in the `tls` tests): every policy, and ASCII casing.
+pub(crate) const BINARY_CONFIGS: [(Casing, InvalidUtf8); 4] = [
+    (Casing::Unicode, InvalidUtf8::PassThrough),
+    (Casing::Unicode, InvalidUtf8::Replace),
+    (Casing::Unicode, InvalidUtf8::Reject),
+    (Casing::Ascii, InvalidUtf8::PassThrough),
+];
+
 /// The same torture against the real binary, for each policy's flags.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn torture_binary_every_policy() {
     let seed = Rng::seed("torture binary", 6);
-    let configs = [
-        (Casing::Unicode, InvalidUtf8::PassThrough),
-        (Casing::Unicode, InvalidUtf8::Replace),
-        (Casing::Unicode, InvalidUtf8::Reject),
-        (Casing::Ascii, InvalidUtf8::PassThrough),
-    ];
     within(60, "torture binary", async {
-        for (i, (casing, invalid)) in configs.into_iter().enumerate() {
+        for (i, (casing, invalid)) in BINARY_CONFIGS.into_iter().enumerate() {
             let server = ServerProcess::start(&[
                 "--listen",
                 "127.0.0.1:0",

@@ -29,7 +29,7 @@ use crate::common::haproxy::{find_haproxy, Haproxy, TempDir};
 use crate::common::{
     assert_same, mixed_input, oracle, run_bench, run_with_stdin, within, Rng, ServerProcess,
 };
-use crate::server_torture::torture_with;
+use crate::server_torture::{torture_with, BINARY_CONFIGS};
 
 /// A certificate and its key, written to `NAME.pem` and `NAME.key`.
 struct Pair {
@@ -223,14 +223,8 @@ async fn tls_torture_every_policy() {
     let pki = Pki::new("torture");
     let config = pki.client_config(None);
     let seed = Rng::seed("tls torture", 14);
-    let configs = [
-        (Casing::Unicode, InvalidUtf8::PassThrough),
-        (Casing::Unicode, InvalidUtf8::Replace),
-        (Casing::Unicode, InvalidUtf8::Reject),
-        (Casing::Ascii, InvalidUtf8::PassThrough),
-    ];
     within(120, "tls torture", async {
-        for (i, (casing, invalid)) in configs.into_iter().enumerate() {
+        for (i, (casing, invalid)) in BINARY_CONFIGS.into_iter().enumerate() {
             let server = pki.serve(
                 &pki.server,
                 &[
@@ -345,15 +339,14 @@ async fn tls_mutual_refuses_bad_client_certificates() {
     let got = tls_round_trip(server.addr(), &config, "straße\n".as_bytes()).await;
     assert_eq!(got, "STRASSE\n".as_bytes());
     // The log arrives through a pipe: wait for the lines, don't race them.
-    wait_count(&server, "TLS handshake complete", 2).await;
-    wait_count(
-        &server,
-        "(client CN=alice) closed: client closed, all answered",
-        2,
-    )
-    .await;
-    wait_count(&server, "the client sent no certificate", 1).await;
-    wait_count(&server, "client certificate refused", 2).await;
+    server.wait_log_count("TLS handshake complete", 2).await;
+    server
+        .wait_log_count("(client CN=alice) closed: client closed, all answered", 2)
+        .await;
+    server
+        .wait_log_count("the client sent no certificate", 1)
+        .await;
+    server.wait_log_count("client certificate refused", 2).await;
 
     let metrics = scrape(&server).await;
     for line in [
@@ -366,29 +359,9 @@ async fn tls_mutual_refuses_bad_client_certificates() {
     }
 }
 
-/// Waits until exactly `n` log lines of `server` contain `needle`.
-async fn wait_count(server: &ServerProcess, needle: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while server.log_count(needle) < n && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        server.log_count(needle),
-        n,
-        "{needle}:\n{}",
-        server.log_text()
-    );
-}
-
 /// The server's metrics text (`--metrics 127.0.0.1:0`, address from the log).
 async fn scrape(server: &ServerProcess) -> String {
-    let log = server.log_text();
-    let addr = log
-        .split("metrics at http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("metrics address in the log");
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut stream = TcpStream::connect(server.metrics_addr()).await.unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -861,17 +834,7 @@ async fn tls_behind_haproxy() {
             clients.push(tokio::spawn(async move {
                 let stream = tls_connect(frontend, &config).await;
                 let port = stream.get_ref().0.local_addr().unwrap().port();
-                let (mut reader, mut writer) = tokio::io::split(stream);
-                let write = async {
-                    writer.write_all(&input).await.unwrap();
-                    writer.shutdown().await.unwrap();
-                };
-                let read = async {
-                    let mut out = Vec::new();
-                    reader.read_to_end(&mut out).await.unwrap();
-                    out
-                };
-                let got = tokio::join!(write, read).1;
+                let got = crate::common::exchange(stream, &input).await;
                 let expected = oracle(Casing::Unicode, InvalidUtf8::PassThrough, &input);
                 assert_same(&got, &expected, "through haproxy");
                 port
@@ -1026,19 +989,17 @@ async fn tls_proxy_header_and_client_hello_in_one_segment() {
             .expect("TLS handshake after the PROXY header")
     })
     .await;
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    writer.write_all("größer\n".as_bytes()).await.unwrap();
-    writer.shutdown().await.unwrap();
-    let mut got = Vec::new();
-    reader.read_to_end(&mut got).await.unwrap();
-    assert_eq!(got, "GRÖSSER\n".as_bytes());
-    // The log names the client the header claimed, on the close line too.
-    wait_count(
-        &server,
-        "closed: client closed, all answered peer=192.0.2.7:4242",
-        1,
+    let got = within(
+        10,
+        "exchange",
+        crate::common::exchange(stream, "größer\n".as_bytes()),
     )
     .await;
+    assert_eq!(got, "GRÖSSER\n".as_bytes());
+    // The log names the client the header claimed, on the close line too.
+    server
+        .wait_log_count("closed: client closed, all answered peer=192.0.2.7:4242", 1)
+        .await;
 }
 
 /// `upcase client --tls` at a terminal: prompt, sentence, capitals, and
@@ -1062,12 +1023,5 @@ fn tls_interactive_client() {
     term.type_keys("hello, straße\n");
     term.expect("HELLO, STRASSE\n", WAIT);
     term.expect_count(PROMPT, 2, WAIT);
-    term.type_keys("\x04");
-    let status = term.wait_exit(WAIT);
-    assert!(status.success(), "{status}\n{}", term.screen());
-    assert!(
-        !term.screen().contains("upcase client:"),
-        "{}",
-        term.screen()
-    );
+    term.end_cleanly(WAIT);
 }

@@ -357,6 +357,22 @@ pub fn wait_or_kill(child: &mut Child, wait: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// Waits up to `wait` for `child` to exit; past that, kills it and panics
+/// with `output()` (what it showed). Then sleeps a moment so the threads
+/// collecting its output catch the last of it.
+#[track_caller]
+pub fn wait_exit_and_settle(
+    child: &mut Child,
+    wait: Duration,
+    output: impl FnOnce() -> String,
+) -> ExitStatus {
+    let Some(status) = wait_or_kill(child, wait) else {
+        panic!("still running after {wait:?}; {}", output());
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    status
+}
+
 /// [`run_to_exit`] with a hook to adjust the command (user, limits).
 pub fn run_to_exit_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (ExitStatus, String) {
     let mut command = upcase_bin();
@@ -512,6 +528,13 @@ impl ServerProcess {
         server
     }
 
+    /// `upcase serve --listen 127.0.0.1:0 EXTRA`.
+    pub fn loopback(extra: &[&str]) -> Self {
+        let mut args = vec!["--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     /// The first bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addrs[0]
@@ -551,6 +574,16 @@ impl ServerProcess {
         }
     }
 
+    /// Waits (async, up to 5 s) until `n` log lines contain `needle`, then
+    /// checks there are exactly `n`.
+    pub async fn wait_log_count(&self, needle: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.log_count(needle) < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(self.log_count(needle), n, "{needle}:\n{}", self.log_text());
+    }
+
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
@@ -577,6 +610,17 @@ impl ServerProcess {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// The metrics address (`--metrics ADDR`), from the server's
+    /// `metrics at http://ADDR/metrics` line (logged before the listeners,
+    /// so it is there once [`start`](Self::start) returns).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.log_lines()
+            .iter()
+            .find_map(|l| l.split("metrics at http://").nth(1))
+            .and_then(|rest| rest.split('/').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no `metrics at` line:\n{}", self.log_text()))
     }
 
     /// Resident memory in KiB (`VmRSS`).
@@ -680,6 +724,27 @@ impl Running {
         }
     }
 
+    /// Writes `chunk` over and over until at least `total` bytes are sent,
+    /// reads the process's peak resident memory while its stdin is still
+    /// open (so it is still running), then closes stdin. Returns the bytes
+    /// sent and the peak in KiB.
+    #[track_caller]
+    pub fn stream_and_peak(&mut self, chunk: &[u8], total: usize) -> (usize, u64) {
+        let mut sent = 0;
+        while sent < total {
+            self.write(chunk);
+            sent += chunk.len();
+        }
+        let Some(peak) = peak_rss_kib(self.pid()) else {
+            panic!(
+                "the process exited before its input ended: {}",
+                self.stderr()
+            );
+        };
+        self.close_stdin();
+        (sent, peak)
+    }
+
     /// Closes its stdin: EOF.
     pub fn close_stdin(&mut self) {
         self.stdin = None;
@@ -712,11 +777,13 @@ impl Running {
     /// collectors to catch the last output.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
-        let Some(status) = wait_or_kill(&mut self.child, wait) else {
-            panic!("still running after {wait:?}; stderr: {}", self.stderr());
-        };
-        std::thread::sleep(Duration::from_millis(20));
-        status
+        let stderr = &self.stderr;
+        wait_exit_and_settle(&mut self.child, wait, || {
+            format!(
+                "stderr: {}",
+                String::from_utf8_lossy(&stderr.lock().unwrap())
+            )
+        })
     }
 }
 

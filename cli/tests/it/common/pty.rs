@@ -137,7 +137,7 @@ impl PtySession {
 
     /// Everything shown so far, with the terminal's `\r` removed.
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.screen.lock().unwrap()).replace('\r', "")
+        shown(&self.screen)
     }
 
     /// Waits until the screen shows `needle` `times` times in all.
@@ -181,19 +181,30 @@ impl PtySession {
         }
     }
 
+    /// Presses Ctrl-D (at an empty prompt: the end of input) and checks the
+    /// client exits cleanly: status 0 and no `upcase client:` error line.
+    #[track_caller]
+    pub fn end_cleanly(&mut self, wait: Duration) {
+        self.type_keys(CTRL_D);
+        let status = self.wait_exit(wait);
+        let screen = self.screen();
+        assert!(status.success(), "{status}\n{screen}");
+        assert!(!screen.contains("upcase client:"), "{screen}");
+    }
+
     /// Waits for the program to exit.
     #[track_caller]
     pub fn wait_exit(&mut self, wait: Duration) -> ExitStatus {
-        let Some(status) = super::wait_or_kill(&mut self.child, wait) else {
-            panic!(
-                "still running after {wait:?}; the screen shows:\n{}",
-                self.screen()
-            );
-        };
-        // Let the reader catch the last output.
-        std::thread::sleep(Duration::from_millis(20));
-        status
+        let screen = &self.screen;
+        super::wait_exit_and_settle(&mut self.child, wait, || {
+            format!("the screen shows:\n{}", shown(screen))
+        })
     }
+}
+
+/// The terminal's output as text, its `\r` removed.
+fn shown(screen: &Mutex<Vec<u8>>) -> String {
+    String::from_utf8_lossy(&screen.lock().unwrap()).replace('\r', "")
 }
 
 impl Drop for PtySession {
