@@ -338,23 +338,32 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
 }
 
 /// One bit per byte of `bytes`, its high bit. The portable twin of the
-/// SIMD kernels' movemask.
+/// SIMD kernels' movemask: SSE2's where the target has it (every x86-64),
+/// else [`high_bits_swar`].
 #[inline(always)]
 pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8};
         let mut mask = 0;
-        for k in 0..4 {
-            // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes inside `bytes`.
+        for k in 0..BLOCK / 16 {
+            // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes
+            // inside `bytes`.
             let bits = unsafe {
                 _mm_movemask_epi8(_mm_loadu_si128(bytes.as_ptr().cast::<__m128i>().add(k)))
             };
             mask |= u64::from(bits as u16) << (16 * k);
         }
-        return mask;
+        mask
     }
-    #[allow(unreachable_code)]
+    #[cfg(not(target_arch = "x86_64"))]
+    high_bits_swar(bytes)
+}
+
+/// [`high_bits`] in plain Rust, a word at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn high_bits_swar(bytes: &[u8; BLOCK]) -> u64 {
     let mut mask = 0;
     for (k, part) in bytes.chunks_exact(8).enumerate() {
         let word = u64::from_le_bytes(part.try_into().unwrap()) & 0x8080_8080_8080_8080;
