@@ -343,21 +343,25 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
 #[inline(always)]
 pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
     #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8};
-        let mut mask = 0;
-        for k in 0..BLOCK / 16 {
-            // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes
-            // inside `bytes`.
-            let bits = unsafe {
-                _mm_movemask_epi8(_mm_loadu_si128(bytes.as_ptr().cast::<__m128i>().add(k)))
-            };
-            mask |= u64::from(bits as u16) << (16 * k);
-        }
-        mask
-    }
+    return high_bits_sse2(bytes);
     #[cfg(not(target_arch = "x86_64"))]
-    high_bits_swar(bytes)
+    return high_bits_swar(bytes);
+}
+
+/// [`high_bits`] with SSE2's movemask, 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn high_bits_sse2(bytes: &[u8; BLOCK]) -> u64 {
+    use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8};
+    let mut mask = 0;
+    for k in 0..BLOCK / 16 {
+        // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes inside
+        // `bytes`.
+        let bits =
+            unsafe { _mm_movemask_epi8(_mm_loadu_si128(bytes.as_ptr().cast::<__m128i>().add(k))) };
+        mask |= u64::from(bits as u16) << (16 * k);
+    }
+    mask
 }
 
 /// [`high_bits`] in plain Rust, a word at a time.
