@@ -9,7 +9,9 @@
 # Build the corpora first with benches/realtext/build-corpora.sh. Valgrind
 # does not emulate AVX-512, so this counts the AVX2 level at best;
 # UPCASE_FORCE_IMPLEMENTATION=portable counts the portable one. Prints a
-# Markdown table.
+# Markdown table, with two rows more: `random` (4 MiB of pseudo-random
+# bytes, mostly ill-formed, from a fixed seed) and `ascii` (the English
+# corpus without its non-ASCII bytes), when python3 and en.txt are there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR=${1:-target/corpora}
@@ -27,6 +29,15 @@ files=("$DIR"/*.txt)
 if ((${#files[@]} == 0)); then
     echo "no corpora in $DIR: run benches/realtext/build-corpora.sh $DIR" >&2
     exit 1
+fi
+if command -v python3 >/dev/null; then
+    python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(15).randbytes(4 << 20))' \
+        >"$TMP/random.txt"
+    files+=("$TMP/random.txt")
+fi
+if [[ -f "$DIR/en.txt" ]]; then
+    LC_ALL=C tr -d '\200-\377' <"$DIR/en.txt" >"$TMP/ascii.txt"
+    files+=("$TMP/ascii.txt")
 fi
 echo "| corpus | bytes | non-ASCII bytes | instructions/byte |"
 echo "|---|---:|---:|---:|"

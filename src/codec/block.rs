@@ -62,16 +62,17 @@ const REACH: usize = 3;
 pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     let mut n = 0;
     let mut stopped_at_once = 0;
+    let mut hint = GroupHint::default();
     loop {
         let rest = &src[n..];
         let (upper, len) = if let Some(block) = rest.first_chunk::<BLOCK>() {
-            (upper_block(simd, block), BLOCK)
+            (upper_block(simd, block, &mut hint), BLOCK)
         } else if rest.len() >= BLOCK_TAIL_MIN {
             // Zeros after the end are ASCII, so they would count as taken:
             // stop at the real end. A character cut by it is not taken.
             let mut block = [0u8; BLOCK];
             block[..rest.len()].copy_from_slice(rest);
-            (upper_block(simd, &block), rest.len())
+            (upper_block(simd, &block, &mut hint), rest.len())
         } else {
             return n;
         };
@@ -337,9 +338,36 @@ fn caseless_four_byte(lead: u8, second: u8) -> u8 {
 }
 
 /// One bit per byte of `bytes`, its high bit. The portable twin of the
-/// SIMD kernels' movemask.
+/// SIMD kernels' movemask: SSE2's where the target has it (every x86-64),
+/// else [`high_bits_swar`].
 #[inline(always)]
 pub(crate) fn high_bits(bytes: &[u8; BLOCK]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    return high_bits_sse2(bytes);
+    #[cfg(not(target_arch = "x86_64"))]
+    return high_bits_swar(bytes);
+}
+
+/// [`high_bits`] with SSE2's movemask, 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn high_bits_sse2(bytes: &[u8; BLOCK]) -> u64 {
+    use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8};
+    let mut mask = 0;
+    for k in 0..BLOCK / 16 {
+        // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes inside
+        // `bytes`.
+        let bits =
+            unsafe { _mm_movemask_epi8(_mm_loadu_si128(bytes.as_ptr().cast::<__m128i>().add(k))) };
+        mask |= u64::from(bits as u16) << (16 * k);
+    }
+    mask
+}
+
+/// [`high_bits`] in plain Rust, a word at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn high_bits_swar(bytes: &[u8; BLOCK]) -> u64 {
     let mut mask = 0;
     for (k, part) in bytes.chunks_exact(8).enumerate() {
         let word = u64::from_le_bytes(part.try_into().unwrap()) & 0x8080_8080_8080_8080;
@@ -391,8 +419,98 @@ struct Upper {
 /// rule groups it needs run. (A rule group left out only stops the block
 /// early, at a character it would have known.)
 #[inline(always)]
-fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
+fn upper_block<S: Simd>(simd: S, block: &[u8; BLOCK], hint: &mut GroupHint) -> Upper {
+    if !S::GUESS_GROUPS {
+        let groups = simd.lead_groups(block);
+        let mut upper = upper_block_in(simd, block, groups);
+        // No lead byte: all ASCII, unless it stops at a stray continuation byte.
+        upper.ascii = groups == 0 && upper.taken == BLOCK;
+        return upper;
+    }
+    if simd.high_bits(block) == 0 {
+        let mut upper = upper_block_in(simd, block, 0);
+        upper.ascii = true;
+        return upper;
+    }
+    let Some(guess) = hint.guess() else {
+        let groups = simd.lead_groups(block);
+        hint.set(groups);
+        return upper_block_in(simd, block, groups);
+    };
+    let upper = upper_block_in(simd, block, guess);
+    // Stopped before the end (where a character the end cuts would stop
+    // it anyway): maybe at a lead of a group the guess left out.
+    if upper.bad & BEFORE_END == 0 {
+        return upper;
+    }
     let groups = simd.lead_groups(block);
+    if groups & !guess == 0 {
+        hint.set(groups);
+        return upper;
+    }
+    hint.missed(groups);
+    upper_block_in(simd, block, groups | guess)
+}
+
+/// The bytes of a block before the last [`REACH`], where a character cut
+/// by the block's end can be.
+const BEFORE_END: u64 = (1 << (BLOCK - REACH)) - 1;
+
+/// How many blocks in a row may reuse one exact [`lead_groups`] answer
+/// before it is taken again (so a rule group one block needed stops
+/// costing after a few blocks).
+const GUESS_BLOCKS: u8 = 4;
+
+/// How many blocks take their groups exactly after a guess that missed
+/// one (text whose blocks need other groups each time, such as Vietnamese,
+/// would otherwise pay for many blocks twice).
+const MISSED_BLOCKS: u8 = 16;
+
+/// The rule groups of a recent block, for a level whose exact
+/// [`Simd::lead_groups`] costs about as much as running a rule group: the
+/// next blocks of a run are most likely in the same script.
+#[derive(Default)]
+struct GroupHint {
+    /// The groups, if known.
+    groups: Option<u8>,
+    /// How many blocks have used them (or, after a miss, a negative count
+    /// of the blocks left to take exactly).
+    used: i8,
+}
+
+impl GroupHint {
+    /// The groups to try for the next block, or `None` when it is time to
+    /// take them exactly.
+    #[inline(always)]
+    fn guess(&mut self) -> Option<u8> {
+        if self.used < 0 {
+            self.used += 1;
+            return None;
+        }
+        let groups = self.groups.filter(|_| self.used < GUESS_BLOCKS as i8)?;
+        self.used += 1;
+        Some(groups)
+    }
+
+    /// Records the exact groups of a block.
+    #[inline(always)]
+    fn set(&mut self, groups: u8) {
+        self.groups = Some(groups);
+        self.used = self.used.min(0);
+    }
+
+    /// Records the exact groups of a block the guess missed one of.
+    #[inline(always)]
+    fn missed(&mut self, groups: u8) {
+        self.groups = Some(groups);
+        self.used = -(MISSED_BLOCKS as i8);
+    }
+}
+
+/// [`upper_block`] with the rule groups `groups` (at least: the ones its
+/// leads need, or it stops at the first lead of a group left out).
+#[inline(always)]
+fn upper_block_in(simd: impl Simd, block: &[u8; BLOCK], groups: u8) -> Upper {
     macro_rules! by_groups {
         ($($bits:pat => $($flag:literal)*,)*) => {
             match groups {
@@ -402,9 +520,7 @@ fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
             }
         };
     }
-    // No lead byte: all ASCII, unless it stops at a stray continuation byte.
-    let ascii = groups == 0;
-    let mut upper = by_groups! {
+    by_groups! {
         0 => false false false false false false,
         1 => true false false false false false,
         2 => false true false false false false,
@@ -453,9 +569,7 @@ fn upper_block(simd: impl Simd, block: &[u8; BLOCK]) -> Upper {
         61 => true false true true true true,
         62 => false true true true true true,
         63 => true true true true true true,
-    };
-    upper.ascii = ascii && upper.taken == BLOCK;
-    upper
+    }
 }
 
 /// [`upper_block`] with the rule groups for 2-byte sequences of

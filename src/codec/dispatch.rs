@@ -51,6 +51,11 @@ pub fn implementation() -> &'static str {
 /// that gives the same answer. A value of a type that implements it is the
 /// proof that the CPU has that instruction set.
 pub(crate) trait Simd: Copy {
+    /// Whether [`Simd::lead_groups`] costs about as much as running a rule
+    /// group, so the block path reuses a recent block's answer as a guess
+    /// and takes it exactly only when the guess fails or grows old.
+    const GUESS_GROUPS: bool = false;
+
     /// The rule groups whose lead bytes `block` holds (see
     /// `block::lead_groups`).
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8;
@@ -64,6 +69,8 @@ pub(crate) trait Simd: Copy {
 pub(crate) struct Portable;
 
 impl Simd for Portable {
+    const GUESS_GROUPS: bool = true;
+
     #[inline(always)]
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
         lead_groups(block)

@@ -355,6 +355,13 @@ impl Codec {
                 i += sink.ascii_run(&input[i..]);
                 continue;
             }
+            if !(0xC2..=0xF4).contains(&input[i]) {
+                // Starts no sequence: ill-formed by itself, and nothing
+                // else needs to look at it (random bytes, mostly).
+                sink.push_short(self.invalid(&input[i..i + 1], base + i as u64)?);
+                i += 1;
+                continue;
+            }
             if let Some(n) = block_step(simd, sink, input, i, &mut block_rest_until) {
                 i += n;
                 continue;
@@ -406,7 +413,7 @@ impl Codec {
             }
             Step::Invalid { len } => {
                 // Held bytes are a well-formed prefix, so `len >= held_len`.
-                sink.push(self.invalid(&window[..len], start)?);
+                sink.push_short(self.invalid(&window[..len], start)?);
                 len
             }
         };
@@ -431,7 +438,7 @@ impl Codec {
                 Ok(Some(len))
             }
             Step::Invalid { len } => {
-                sink.push(self.invalid(&input[i..i + len], base + i as u64)?);
+                sink.push_short(self.invalid(&input[i..i + len], base + i as u64)?);
                 Ok(Some(len))
             }
             Step::Incomplete => {
@@ -539,6 +546,6 @@ fn run_step<T: Slot>(sink: &mut Sink<'_, T>, src: &[u8]) -> Option<usize> {
 fn push_upper<S: Slot>(sink: &mut Sink<'_, S>, scalar: u32, src: &[u8]) {
     match upper(scalar) {
         Some((word, len)) => sink.push_array(word, len),
-        None => sink.push(src),
+        None => sink.push_short(src),
     }
 }

@@ -85,18 +85,14 @@ impl<'a, S: Slot> Sink<'a, S> {
         }
     }
 
-    /// Appends `bytes`. Panics (never writes out of bounds) if the caller
-    /// reserved too little, which would be a broken `max_output_len` bound.
-    #[inline]
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return; // the common case when flushing runs; skip the bounds work
-        }
-        let dst = &mut self.buf[self.len..self.len + bytes.len()];
-        for (d, &s) in dst.iter_mut().zip(bytes) {
-            d.set(s);
-        }
-        self.len += bytes.len();
+    /// Appends `bytes` (1 to 4 of them: an ill-formed subpart, U+FFFD, a
+    /// character without case) with one fixed-size store, without the
+    /// `memcpy` call a variable-length copy costs.
+    #[inline(always)]
+    pub(crate) fn push_short(&mut self, bytes: &[u8]) {
+        debug_assert!((1..=4).contains(&bytes.len()));
+        let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
+        self.push_array([bytes[0], at(1), at(2), at(3)], bytes.len());
     }
 
     /// Appends the first `len` (at most `N`) bytes of `bytes`, storing all

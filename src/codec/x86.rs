@@ -132,6 +132,11 @@ mod tests {
                 Portable.high_bits(&bytes),
                 "{bytes:02X?}"
             );
+            assert_eq!(
+                crate::codec::block::high_bits_swar(&bytes),
+                Portable.high_bits(&bytes),
+                "{bytes:02X?}"
+            );
         }
         for a in 0xC0..=0xFFu8 {
             for b in 0xC0..=0xFFu8 {

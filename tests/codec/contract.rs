@@ -304,3 +304,66 @@ fn the_forced_implementation_is_the_one_running() {
         assert_eq!(running, forced, "UPCASE_FORCE_IMPLEMENTATION={forced}");
     }
 }
+
+/// Unforced, the level is the best this CPU has (std's feature detection
+/// is the oracle): a detection that settles for less passes every output
+/// test, only slower.
+#[test]
+fn the_unforced_implementation_is_the_best_the_cpu_has() {
+    if std::env::var_os("UPCASE_FORCE_IMPLEMENTATION").is_some() || cfg!(upcase_portable) {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    let best = {
+        let base = std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("popcnt")
+            && std::is_x86_feature_detected!("lzcnt");
+        let avx512 = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vbmi")
+            && std::is_x86_feature_detected!("avx512vbmi2");
+        match (base, avx512, std::is_x86_feature_detected!("avx2")) {
+            (false, _, _) => "portable",
+            (true, true, _) => "avx512",
+            (true, false, true) => "avx2",
+            (true, false, false) => "portable",
+        }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let best = "portable";
+    assert_eq!(upcase::implementation(), best);
+}
+
+/// Every level this CPU has, asked for with `UPCASE_FORCE_IMPLEMENTATION`,
+/// is the one that runs: this test binary runs
+/// [`the_forced_implementation_is_the_one_running`] once per level in a
+/// child process (the level is read once per process).
+#[test]
+fn every_level_can_be_forced_in_a_child_process() {
+    if std::env::var_os("UPCASE_FORCE_IMPLEMENTATION").is_some() || cfg!(upcase_portable) {
+        return;
+    }
+    let levels = ["portable", "avx2", "avx512"];
+    let best = levels
+        .iter()
+        .position(|&l| l == upcase::implementation())
+        .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for level in &levels[..=best] {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "contract::the_forced_implementation_is_the_one_running",
+                "--test-threads=1",
+            ])
+            .env("UPCASE_FORCE_IMPLEMENTATION", level)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{level}: {stdout}");
+        // The filter must have matched: a renamed test would pass vacuously.
+        assert!(stdout.contains("1 passed"), "{level}: {stdout}");
+    }
+}
