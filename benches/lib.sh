@@ -13,6 +13,13 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-3}      # seconds measured per run
 WARMUP=${WARMUP:-0.5}        # seconds of load before measuring, per run
 BENCH_THREADS=${BENCH_THREADS:-1}
+# Payloads: the built-in `ascii` and `unicode`, plus `file` when PAYLOAD_FILE
+# names a UTF-8 text file (`upcase bench --payload-file`), e.g. a real-text
+# corpus from benches/realtext/build-corpora.sh. PAYLOADS=file runs only it.
+PAYLOAD_FILE=${PAYLOAD_FILE:-}
+PAYLOADS=${PAYLOADS:-ascii unicode${PAYLOAD_FILE:+ file}}
+# SCENARIOS="stream-1 stream-8" runs only those scenarios (default: all).
+SCENARIOS=${SCENARIOS:-}
 PIN_CPU=${PIN_CPU:-}
 pin=()
 if [ -n "$PIN_CPU" ]; then pin=(taskset -c "$PIN_CPU"); fi
@@ -92,12 +99,18 @@ server_addr() {
 # bench SERVER SCENARIO PAYLOAD FLAGS...: one verified `upcase bench` run,
 # appended to $RESULTS as a JSON line.
 bench() {
-    local server=$1 scenario=$2 payload=$3 expect json
+    local server=$1 scenario=$2 payload=$3 expect json source
     shift 3
     if [ "$server" = upcase ]; then expect=upper; else expect=echo; fi
+    if [ "$payload" = file ]; then
+        [ -n "$PAYLOAD_FILE" ] || { echo "PAYLOADS has file: set PAYLOAD_FILE" >&2; exit 1; }
+        source=(--payload-file "$PAYLOAD_FILE")
+    else
+        source=(--payload "$payload")
+    fi
     if ! json=$("${pin[@]}" "$UPCASE" --log-level warn bench --json --connect "$(server_addr "$server")" \
         "${BENCH_FLAGS[@]}" --expect "$expect" \
-        --payload "$payload" --duration "$DURATION" --warmup "$WARMUP" \
+        "${source[@]}" --duration "$DURATION" --warmup "$WARMUP" \
         --threads "$BENCH_THREADS" "$@"); then
         echo "upcase bench failed against $server ($scenario $payload): $json" >&2
         exit 1
@@ -113,15 +126,22 @@ bench() {
 # and counts as EXTRA_RUNS runs in the progress line.
 run_rounds() {
     local per_round=${1:-} extra=${2:-0} entry name flags payload server order
+    local -a chosen=() payloads
+    read -ra payloads <<<"$PAYLOADS"
+    for entry in "${scenarios[@]}"; do
+        name=${entry%%|*}
+        if [ -z "$SCENARIOS" ] || [[ " $SCENARIOS " == *" $name "* ]]; then chosen+=("$entry"); fi
+    done
+    [ ${#chosen[@]} -gt 0 ] || { echo "SCENARIOS=$SCENARIOS matches none of the scenarios" >&2; exit 1; }
     : >"$RESULTS"
-    total=$((ROUNDS * (${#scenarios[@]} * 4 + extra)))
+    total=$((ROUNDS * (${#chosen[@]} * ${#payloads[@]} * 2 + extra)))
     done_runs=0
     for round in $(seq "$ROUNDS"); do
         if [ $((round % 2)) -eq 1 ]; then order="upcase echo"; else order="echo upcase"; fi
-        for entry in "${scenarios[@]}"; do
+        for entry in "${chosen[@]}"; do
             name=${entry%%|*}
             flags=${entry#*|}
-            for payload in ascii unicode; do
+            for payload in "${payloads[@]}"; do
                 for server in $order; do
                     done_runs=$((done_runs + 1))
                     printf '\r[%d/%d] round %d: %s %s %s   ' \
