@@ -420,6 +420,14 @@ struct Upper {
 /// early, at a character it would have known.)
 #[inline(always)]
 fn upper_block<S: Simd>(simd: S, block: &[u8; BLOCK], hint: &mut GroupHint) -> Upper {
+    if let Some((bytes, bad, ascii)) = simd.upper_block(block) {
+        return Upper {
+            bytes,
+            taken: bad.trailing_zeros() as usize,
+            bad,
+            ascii,
+        };
+    }
     if !S::GUESS_GROUPS {
         let groups = simd.lead_groups(block);
         let mut upper = upper_block_in(simd, block, groups);
@@ -666,4 +674,12 @@ fn upper_block_with<
 #[inline(always)]
 fn first_bad_from(bad: u64, from: usize) -> usize {
     from + (bad >> from).trailing_zeros() as usize
+}
+
+/// The portable rules on `block` with every rule group: its uppercase and
+/// its bad bytes, the reference the explicit kernels are tested against.
+#[cfg(test)]
+pub(crate) fn upper_block_portable(block: &[u8; BLOCK]) -> ([u8; BLOCK], u64) {
+    let upper = upper_block_in(super::dispatch::Portable, block, 63);
+    (upper.bytes, upper.bad)
 }

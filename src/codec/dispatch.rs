@@ -62,6 +62,17 @@ pub(crate) trait Simd: Copy {
 
     /// One bit per byte of `bytes`, its high bit (see `block::high_bits`).
     fn high_bits(self, bytes: &[u8; BLOCK]) -> u64;
+
+    /// The whole block rule set in one kernel, where the level has one:
+    /// the uppercase of `block`, one bit per byte not part of a character
+    /// the rules know, and whether it was all ASCII; exactly what the
+    /// portable rules give with every rule group. `None` leaves the block
+    /// to the portable rules (the default, and for blocks the kernel does
+    /// not cover).
+    #[inline(always)]
+    fn upper_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, bool)> {
+        None
+    }
 }
 
 /// The baseline: plain Rust, which the compiler vectorises as it can.
@@ -139,6 +150,7 @@ fn level() -> Level {
 #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 mod x86 {
     use super::{Level, Task};
+    use crate::codec::avx512::Avx512;
     use crate::codec::x86::Avx2;
 
     /// The best level the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
@@ -181,8 +193,9 @@ mod x86 {
         task.run(unsafe { Avx2::new_unchecked() })
     }
 
-    /// Runs `task` compiled with AVX-512 (its kernels are the AVX2 ones,
-    /// on the wider registers the compiler vectorises the rest with).
+    /// Runs `task` compiled with AVX-512: the block rules in one AVX-512
+    /// kernel (`codec/avx512.rs`), the other kernels the AVX2 ones, on the
+    /// wider registers the compiler vectorises the rest with.
     ///
     /// # Safety
     /// The CPU must have every feature enabled here.
@@ -191,7 +204,7 @@ mod x86 {
     )]
     #[inline]
     pub(super) unsafe fn avx512<T: Task>(task: T) -> T::Output {
-        // SAFETY: the caller promises AVX-512, which includes AVX2.
-        task.run(unsafe { Avx2::new_unchecked() })
+        // SAFETY: the caller promises AVX-512 (F, BW), which includes AVX2.
+        task.run(unsafe { Avx512::new_unchecked() })
     }
 }

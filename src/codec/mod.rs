@@ -6,6 +6,8 @@
 //! fast paths over runs of text, `sink.rs` writes into reserved output,
 //! `slice.rs` drives the codec into a caller's slice (`feed_into`).
 
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
+mod avx512;
 mod block;
 mod case;
 pub(crate) mod dispatch;

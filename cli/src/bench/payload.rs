@@ -296,7 +296,7 @@ fn unicode_word(rng: &mut Rng, scripts: &Scripts, word: &mut String) {
     for _ in 0..len {
         match script {
             // Latin words are mostly ASCII letters with some accents.
-            Some(i) if i != 0 || rng.next_u64() % 3 == 0 => {
+            Some(i) if i != 0 || rng.next_u64().is_multiple_of(3) => {
                 let chars = &scripts.0[i];
                 word.push(chars[(rng.next_u64() % chars.len() as u64) as usize]);
             }

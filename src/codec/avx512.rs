@@ -1,0 +1,518 @@
+//! The block path's rules as AVX-512 mask arithmetic: one compare per byte
+//! class gives a 64-bit mask (bit `k` for byte `k`), the rules combine
+//! masks in general registers, where "the byte after this lead" is a shift
+//! by one bit, and a few masked vector operations write the output.
+//!
+//! [`upper_block`] gives exactly what `block::upper_block_in` gives with
+//! every rule group (the compiler-vectorised rules the other levels run):
+//! the tests compare the two on every byte pair and every lead byte with
+//! every two bytes after it, at the start, middle and end of a block, and
+//! on blocks of text in every script. Rule groups whose lead bytes a block
+//! does not hold cost one compare each.
+
+use core::arch::x86_64::{
+    __m512i, _mm512_add_epi8, _mm512_alignr_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epi8_mask,
+    _mm512_cmple_epu8_mask, _mm512_cmplt_epi8_mask, _mm512_loadu_si512, _mm512_mask_mov_epi8,
+    _mm512_mask_sub_epi8, _mm512_movepi8_mask, _mm512_permutex2var_epi64, _mm512_set1_epi8,
+    _mm512_setr_epi64, _mm512_setzero_si512, _mm512_storeu_si512, _mm512_sub_epi8,
+    _mm512_test_epi8_mask, _mm512_xor_si512,
+};
+
+use super::block::BLOCK;
+use super::dispatch::Simd;
+use super::x86::Avx2;
+
+/// The token of the AVX-512 level: only made where the CPU has AVX-512 F,
+/// BW (and AVX2, which every such CPU has).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512(Avx2);
+
+impl Avx512 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F and BW, and AVX2.
+    #[inline(always)]
+    pub(crate) unsafe fn new_unchecked() -> Self {
+        // SAFETY: the caller promises AVX2 as well.
+        Avx512(unsafe { Avx2::new_unchecked() })
+    }
+}
+
+impl Simd for Avx512 {
+    #[inline(always)]
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
+        self.0.lead_groups(block)
+    }
+
+    #[inline(always)]
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
+        self.0.high_bits(bytes)
+    }
+
+    #[inline(always)]
+    fn upper_block(self, block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, bool)> {
+        // SAFETY: the token proves the CPU has AVX-512 F and BW.
+        let m = unsafe { upper_block(block) };
+        Some((m.bytes, m.bad, m.ascii))
+    }
+}
+
+/// What [`upper_block`] makes of a block: the uppercase of its bytes, and
+/// one bit per byte that is not part of a character the rules know and
+/// see whole.
+pub(crate) struct Masked {
+    pub(crate) bytes: [u8; BLOCK],
+    pub(crate) bad: u64,
+    /// Whether the block was all ASCII.
+    pub(crate) ascii: bool,
+}
+
+/// The 64 bytes of a block in one register, and the compares on them. A
+/// value is made only by [`upper_block`], whose caller promises AVX-512:
+/// it is the proof the methods' intrinsics can run.
+#[derive(Clone, Copy)]
+struct Bytes(__m512i);
+
+impl Bytes {
+    /// Bit `k`: byte `k` is `x`.
+    #[inline(always)]
+    fn eq(self, x: u8) -> u64 {
+        // SAFETY: the caller of `upper_block` promises AVX-512 BW.
+        unsafe { _mm512_cmpeq_epi8_mask(self.0, _mm512_set1_epi8(x as i8)) }
+    }
+
+    /// Bit `k`: byte `k` is below `x`, compared as `i8` (in order among
+    /// continuation bytes, 80..BF, for `x` in 81..C0).
+    #[inline(always)]
+    fn lt(self, x: u8) -> u64 {
+        // SAFETY: as in `eq`.
+        unsafe { _mm512_cmplt_epi8_mask(self.0, _mm512_set1_epi8(x as i8)) }
+    }
+
+    /// Bit `k`: byte `k` is `x` or above, compared as `i8` (see [`Bytes::lt`]).
+    #[inline(always)]
+    fn ge(self, x: u8) -> u64 {
+        // SAFETY: as in `eq`.
+        unsafe { _mm512_cmpge_epi8_mask(self.0, _mm512_set1_epi8(x as i8)) }
+    }
+
+    /// Bit `k`: `lo <= byte k <= hi`.
+    #[inline(always)]
+    fn within(self, lo: u8, hi: u8) -> u64 {
+        // SAFETY: as in `eq`.
+        unsafe {
+            _mm512_cmple_epu8_mask(
+                _mm512_sub_epi8(self.0, _mm512_set1_epi8(lo as i8)),
+                _mm512_set1_epi8(hi.wrapping_sub(lo) as i8),
+            )
+        }
+    }
+}
+
+/// The output vector being built: `set` puts `x` into the bytes of a mask
+/// (the masks of one vector are disjoint).
+#[derive(Clone, Copy)]
+struct Lanes(__m512i);
+
+impl Lanes {
+    /// All zeros (`_cpu` is the proof of AVX-512).
+    #[inline(always)]
+    fn zero(_cpu: Bytes) -> Self {
+        // SAFETY: as in `Bytes::eq`.
+        Lanes(unsafe { _mm512_setzero_si512() })
+    }
+
+    /// `x` in the bytes of `mask`, the others as they were.
+    #[inline(always)]
+    fn set(self, mask: u64, x: u8) -> Self {
+        // SAFETY: as in `Bytes::eq`.
+        Lanes(unsafe { _mm512_mask_mov_epi8(self.0, mask, _mm512_set1_epi8(x as i8)) })
+    }
+}
+
+/// The uppercase of `block` (which starts on a character boundary).
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BW.
+#[inline(always)]
+pub(crate) unsafe fn upper_block(block: &[u8; BLOCK]) -> Masked {
+    // SAFETY: the load reads the 64 bytes of `block`; the caller promises
+    // AVX-512.
+    let v = Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) });
+    // SAFETY: as above.
+    let high = unsafe { _mm512_movepi8_mask(v.0) };
+    if high == 0 {
+        // ASCII: a..z lose bit 5.
+        let lower = v.within(b'a', b'z');
+        // SAFETY: as above.
+        let out = unsafe { _mm512_mask_sub_epi8(v.0, lower, v.0, _mm512_set1_epi8(0x20)) };
+        // SAFETY: as above.
+        return unsafe { store(out, 0, true) };
+    }
+    let lead2 = v.within(0xC2, 0xDF) & high;
+    let lead34 = v.within(0xE0, 0xF4);
+    // SAFETY: as above; as `i8`, 80..BF are the bytes below C0.
+    let cont = unsafe { _mm512_cmplt_epi8_mask(v.0, _mm512_set1_epi8(0xC0u8 as i8)) };
+    // In a lead's frame: the byte after it (bit k is byte k + 1), the one
+    // two after it and three after it. Bits past the block are zero, as the
+    // portable rules see zeros past the block.
+    let next = |m: u64| m >> 1;
+    let cont1 = next(cont);
+    let cont2 = cont1 & cont >> 2;
+    let cont3 = cont >> 3;
+
+    // Per rule: the leads it applies to (with a continuation byte after
+    // them), what to XOR into the lead, what to add to the byte after it.
+    let mut known = 0u64;
+    let (mut flip, mut add) = (Lanes::zero(v), Lanes::zero(v));
+    if lead2 != 0 {
+        // Compares on the byte after a lead. They are right for
+        // continuation bytes only, which is all the rules use them for:
+        // every mask below ends up anded with `cont1` (through `two`).
+        let at = |x: u8| next(v.eq(x));
+        let from = |x: u8| next(v.ge(x));
+        let upto = |x: u8| next(v.lt(x + 1));
+        let within = |lo: u8, hi: u8| next(v.within(lo, hi));
+        let odd_cont = next(odd_bytes(v));
+        let even_cont = !odd_cont;
+        let (c2, c3) = (v.eq(0xC2), v.eq(0xC3));
+        // Latin-1, spacing modifiers, combining marks.
+        known |= c2 | c3 | v.eq(0xCB) | v.eq(0xCC);
+        if c2 | c3 != 0 {
+            let micro = c2 & at(0xB5); // µ → Μ (CE 9C)
+            let sharp = c3 & at(0x9F); // ß → SS
+            let y = c3 & at(0xBF); // ÿ → Ÿ (C5 B8)
+            let latin1 = c3 & within(0xA0, 0xBE) & !at(0xB7); // à..þ, not ÷
+            flip = flip
+                .set(micro, 0xC2 ^ 0xCE)
+                .set(sharp, 0xC3 ^ b'S')
+                .set(y, 0xC3 ^ 0xC5);
+            add = add
+                .set(micro, 0xE7)
+                .set(sharp, 0xB4)
+                .set(y, 0xF9)
+                .set(latin1, 0xE0);
+        }
+        // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
+        let (c4, c5) = (v.eq(0xC4), v.eq(0xC5));
+        if c4 | c5 != 0 {
+            known |= c4 & !at(0xB1) | c5 & !(at(0x89) | at(0xBF));
+            let pairs_a = c4 & (upto(0xB7) & odd_cont | from(0xB9) & even_cont)
+                | c5 & ((within(0x81, 0x88) | from(0xB9) & !at(0xBF)) & even_cont
+                    | within(0x8A, 0xB7) & odd_cont);
+            let l_dot = c5 & at(0x80); // ŀ → Ŀ (C4 BF)
+            flip = flip.set(l_dot, 0x01);
+            add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
+        }
+        // Greek, Cyrillic, and the caseless scripts after them.
+        known |= v.within(0xD7, 0xDF);
+        let (ce, cf) = (v.eq(0xCE), v.eq(0xCF));
+        if ce | cf != 0 {
+            // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
+            // irregular.
+            known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
+            flip = flip.set(cf & upto(0x8E), 0x01);
+            add = add
+                .set(ce & at(0xAC), 0xDA) // ά → Ά
+                .set(ce & within(0xAD, 0xAF), 0xDB) // έ ή ί → Έ Ή Ί
+                .set(ce & from(0xB1), 0xE0) // α..ο
+                .set(cf & upto(0x8B) & !at(0x82), 0x20) // π..ϋ → Π..Ϋ (CE A0..AB)
+                .set(cf & at(0x82), 0x21) // ς → Σ (CE A3)
+                .set(cf & within(0x8D, 0x8E), 0x01); // ύ ώ → Ύ Ώ
+        }
+        let (d0, d1) = (v.eq(0xD0), v.eq(0xD1));
+        if d0 | d1 != 0 {
+            known |= d0 | d1;
+            flip = flip.set(d1 & upto(0x9F), 0x01);
+            add = add
+                .set(d0 & from(0xB0), 0xE0) // а..п
+                .set(d1 & upto(0x8F), 0x20) // р..я → Р..Я (D0 A0..AF)
+                .set(d1 & within(0x90, 0x9F), 0xF0) // ѐ..џ → Ѐ..Џ (D0 80..8F)
+                .set(d1 & from(0xA0) & odd_cont, 0xFF); // Ѡ..ѿ pairs
+        }
+        // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
+        // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
+        // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
+        // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
+        let extra = v.within(0xC6, 0xCA) | v.within(0xD2, 0xD6);
+        if extra != 0 {
+            let (c6, c8, ca) = (v.eq(0xC6), v.eq(0xC8), v.eq(0xCA));
+            let (d2, d3, d4) = (v.eq(0xD2), v.eq(0xD3), v.eq(0xD4));
+            let (d5, d6) = (v.eq(0xD5), v.eq(0xD6));
+            let pairs_0200 = c8 & upto(0xB3);
+            // Armenian և (D6 87) becomes two letters.
+            known |= c6 & (within(0xA0, 0xA1) | within(0xAF, 0xB0))
+                | pairs_0200
+                | ca & from(0xB0)
+                | d2
+                | d3
+                | d4
+                | d5
+                | d6 & !at(0x87);
+            let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
+            let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
+            flip = flip
+                .set(armenian_d5, 0xD5 ^ 0xD4)
+                .set(armenian_d6, 0xD6 ^ 0xD5);
+            add = add
+                .set(
+                    c6 & (at(0xA1) | at(0xB0))
+                        | pairs_0200 & odd_cont & !at(0xA1)
+                        | d2 & odd_cont & (at(0x81) | from(0x8B)) // ҁ, Ҋ..ҿ pairs
+                        | d3 & (within(0x81, 0x8E) & even_cont | from(0x90) & odd_cont)
+                        | d4 & odd_cont & upto(0xAF), // Ԁ..ԯ pairs
+                    0xFF,
+                )
+                .set(d3 & at(0x8F), 0xF1) // ӏ → Ӏ (D3 80)
+                .set(armenian_d5 | armenian_d6, 0x10)
+                .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
+        }
+    }
+    let two = lead2 & known & cont1;
+    // Flips and adds only where a 2-byte character starts.
+    let mut starts = two;
+    let (mut wide, mut four, mut e1_known) = (0u64, 0u64, 0u64);
+    let mut add3 = Lanes::zero(v);
+    if lead34 != 0 {
+        // As above: right for continuation bytes, anded with `cont2`.
+        let second = |lo: u8, hi: u8| next(v.within(lo, hi));
+        let at2 = |x: u8| next(v.eq(x));
+        let is = |x: u8| v.eq(x);
+        let mut three = v.within(0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE);
+        let (e0, e2, ea, ed, ef) = (is(0xE0), is(0xE2), is(0xEA), is(0xED), is(0xEF));
+        if e0 | ed != 0 {
+            three |= e0 & next(v.ge(0xA0)) | ed & next(v.lt(0xA0));
+        }
+        if e2 != 0 {
+            three |= e2 & !(second(0x85, 0x86) | at2(0x93) | second(0xB0, 0xB4))
+                | e2 & at2(0x86) & !(v.eq(0x84) >> 2);
+        }
+        if ea | ef != 0 {
+            three |= ea & !(second(0x99, 0x9A) | second(0x9C, 0x9F) | second(0xAD, 0xAE))
+                | ef & !(at2(0xAC) | at2(0xBD));
+        }
+        // Vietnamese: the Latin Extended Additional pairs U+1E00..1EFF
+        // (lowercase odd, but the irregular U+1E96..1E9F); Greek
+        // U+1F70..1F7D (tonos as oxia) moves to U+1FBA..1FFB.
+        let e1 = is(0xE1);
+        if e1 != 0 {
+            let third = |lo: u8, hi: u8| v.within(lo, hi) >> 2;
+            let latin = e1 & second(0xB8, 0xBB) & !(at2(0xBA) & third(0x96, 0x9F));
+            let greek = e1 & at2(0xBD) & third(0xB0, 0xBD);
+            e1_known = (latin | greek) & cont2;
+            three |= e1_known;
+            add = add
+                .set(greek & third(0xB0, 0xB1), 0x01)
+                .set(greek & third(0xB2, 0xBD), 0x02);
+            add3 = add3
+                .set(latin & odd_bytes(v) >> 2, 0xFF)
+                .set(greek & third(0xB0, 0xB1), 0x0A) // ὰ ά → Ὰ Ά (E1 BE BA..BB)
+                .set(greek & third(0xB2, 0xB5), 0xD6) // ὲ..ή → Ὲ..Ή (E1 BF 88..8B)
+                .set(greek & third(0xB6, 0xB7), 0xE4) // ὶ ί → Ὶ Ί (E1 BF 9A..9B)
+                .set(greek & third(0xBA, 0xBB), 0xF0) // ὺ ύ → Ὺ Ύ (E1 BF AA..AB)
+                .set(greek & third(0xBC, 0xBD), 0xFE); // ὼ ώ → Ὼ Ώ (E1 BF BA..BB)
+        }
+        let three = three & cont2;
+        let leads4 = v.within(0xF0, 0xF4);
+        if leads4 != 0 {
+            four = (is(0xF0) & next(v.ge(0x92)) & !(at2(0x96) | at2(0x9E))
+                | v.within(0xF1, 0xF3)
+                | is(0xF4) & next(v.lt(0x90)))
+                & cont2
+                & cont3;
+        }
+        wide = three | four;
+        starts |= wide;
+    }
+    let covered = !high | starts | starts << 1 | wide << 2 | four << 3;
+    let lower = v.within(b'a', b'z');
+    // SAFETY: as above.
+    unsafe {
+        let out = _mm512_mask_sub_epi8(v.0, lower, v.0, _mm512_set1_epi8(0x20));
+        let flips = _mm512_mask_mov_epi8(_mm512_setzero_si512(), two, flip.0);
+        // The adds move from each lead to the byte after it, or two after.
+        let adds = _mm512_mask_mov_epi8(
+            _mm512_setzero_si512(),
+            (two | e1_known) << 1,
+            shift_up::<15>(add.0),
+        );
+        let out = _mm512_add_epi8(_mm512_xor_si512(out, flips), adds);
+        let adds3 = _mm512_mask_mov_epi8(
+            _mm512_setzero_si512(),
+            e1_known << 2,
+            shift_up::<14>(add3.0),
+        );
+        store(_mm512_add_epi8(out, adds3), !covered, false)
+    }
+}
+
+/// Bit `k`: byte `k` is odd.
+#[inline(always)]
+fn odd_bytes(v: Bytes) -> u64 {
+    // SAFETY: as in `Bytes::eq`.
+    unsafe { _mm512_test_epi8_mask(v.0, _mm512_set1_epi8(1)) }
+}
+
+/// Each byte moved `16 - N` places up (byte `k` to `k + 16 - N`), zeros
+/// below.
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BW.
+#[inline(always)]
+unsafe fn shift_up<const N: i32>(v: __m512i) -> __m512i {
+    // SAFETY: the caller promises AVX-512 F and BW.
+    unsafe {
+        // Each 128-bit lane with the lane below it (zeros below lane 0).
+        let below = _mm512_permutex2var_epi64(
+            _mm512_setzero_si512(),
+            _mm512_setr_epi64(0, 0, 8, 9, 10, 11, 12, 13),
+            v,
+        );
+        _mm512_alignr_epi8::<N>(v, below)
+    }
+}
+
+/// The output bytes and the bad mask.
+///
+/// # Safety
+/// The CPU must have AVX-512 F.
+#[inline(always)]
+unsafe fn store(out: __m512i, bad: u64, ascii: bool) -> Masked {
+    let mut bytes = [0u8; BLOCK];
+    // SAFETY: the store writes the 64 bytes of `bytes`; the caller
+    // promises AVX-512 F.
+    unsafe { _mm512_storeu_si512(bytes.as_mut_ptr().cast(), out) };
+    Masked { bytes, bad, ascii }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::block::upper_block_portable;
+
+    /// Whether this CPU runs the kernel; the tests say so when it does not.
+    fn cpu_has_it() -> bool {
+        let has =
+            std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
+        if !has {
+            std::eprintln!("skipped: this CPU has no AVX-512 BW");
+        }
+        has
+    }
+
+    /// The kernel against the portable rules on one block: the same output
+    /// and bad bytes.
+    fn check(block: &[u8; BLOCK]) {
+        // SAFETY: the callers checked the CPU.
+        let fast = unsafe { upper_block(block) };
+        let (bytes, bad) = upper_block_portable(block);
+        assert_eq!(fast.bad, bad, "bad of {block:02X?}");
+        assert_eq!(fast.bytes, bytes, "bytes of {block:02X?}");
+        assert_eq!(fast.ascii, block.is_ascii(), "ascii of {block:02X?}");
+    }
+
+    /// Every byte pair at the start, the middle and the end of a block,
+    /// among ASCII letters and among continuation bytes.
+    #[test]
+    fn every_byte_pair_everywhere() {
+        if !cpu_has_it() {
+            return;
+        }
+        for filler in [b'a', 0x80] {
+            for at in [0, 1, 31, 32, 62] {
+                for a in 0..=255u8 {
+                    for b in 0..=255u8 {
+                        let mut block = [filler; BLOCK];
+                        block[at] = a;
+                        block[at + 1] = b;
+                        check(&block);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every lead byte with every pair of continuation bytes (and a few
+    /// others) after it, where the block's end cuts it and where it does
+    /// not; every 4-byte lead with every second byte and a few third and
+    /// fourth bytes.
+    #[test]
+    fn every_lead_with_two_bytes_after_it() {
+        if !cpu_has_it() {
+            return;
+        }
+        let after: std::vec::Vec<u8> = (0x80..=0xBF).chain([0x00, b'a', 0xC3, 0xE2]).collect();
+        for lead in 0xC0..=0xFFu8 {
+            for &b in &after {
+                for &c in &after {
+                    for at in [0, 29, 61, 62] {
+                        let mut block = [b'x'; BLOCK];
+                        block[at] = lead;
+                        block[at + 1] = b;
+                        if at + 2 < BLOCK {
+                            block[at + 2] = c;
+                        }
+                        check(&block);
+                    }
+                }
+            }
+        }
+        for lead in 0xF0..=0xF4u8 {
+            for b in 0x80..=0xBFu8 {
+                for &c in &after {
+                    for d in [0x80, 0xBF, b'a', 0xF0] {
+                        for at in [0, 30, 60, 61] {
+                            let mut block = [b' '; BLOCK];
+                            let n = (BLOCK - at).min(4);
+                            block[at..at + n].copy_from_slice(&[lead, b, c, d][..n]);
+                            check(&block);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Blocks of text: well-formed characters of every script the rules
+    /// know, and bytes at random, at random offsets.
+    #[test]
+    fn text_and_random_blocks() {
+        if !cpu_has_it() {
+            return;
+        }
+        let chars: std::vec::Vec<char> = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| (c as u32) < 0x800 || (c as u32).is_multiple_of(61))
+            .collect();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..300_000 {
+            let mut text = std::vec::Vec::new();
+            let script = rand() as usize % chars.len();
+            while text.len() < BLOCK {
+                let r = rand();
+                match r % 8 {
+                    0 => text.push(r as u8 >> 1),
+                    1 => text.push((r >> 8) as u8),
+                    2..=4 => {
+                        let c = chars[(script + (r >> 8) as usize % 64) % chars.len()];
+                        text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    }
+                    _ => {
+                        let c = chars[(r >> 8) as usize % chars.len()];
+                        text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    }
+                }
+            }
+            let mut block = [0u8; BLOCK];
+            block.copy_from_slice(&text[..BLOCK]);
+            check(&block);
+        }
+    }
+}
