@@ -139,8 +139,15 @@ impl Lanes {
 pub(crate) unsafe fn upper_block(block: &[u8; BLOCK]) -> Masked {
     // SAFETY: the load reads the 64 bytes of `block`; the caller promises
     // AVX-512.
-    let v = Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) });
-    // SAFETY: as above.
+    upper(Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }))
+}
+
+/// [`upper_block`] on the block's bytes (safe: a [`Bytes`] is the proof
+/// of AVX-512). Every `unsafe` block below runs AVX-512 F/BW instructions
+/// on registers only.
+#[inline(always)]
+fn upper(v: Bytes) -> Masked {
+    // SAFETY: `v` exists, so the CPU has AVX-512 BW.
     let high = unsafe { _mm512_movepi8_mask(v.0) };
     if high == 0 {
         // ASCII: a..z lose bit 5.
