@@ -80,7 +80,8 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
         // characters its rules do not know, one by one.
         let (mut at, mut stop) = (0, upper.taken.min(len));
         loop {
-            push_stretch(sink, &upper.bytes, at, stop);
+            let (out_at, out_stop) = upper.out_range(at, stop);
+            push_stretch(sink, &upper.bytes, out_at, out_stop);
             if stop == len {
                 // All of it. ASCII again: the ASCII fast path is several
                 // times faster.
@@ -408,8 +409,25 @@ struct Upper {
     /// One bit per byte that is not part of a character the block knows
     /// and sees whole.
     bad: u64,
+    /// One bit per input byte with an output byte in `bytes`, which holds
+    /// them in order: all ones but where a kernel dropped the lead of a
+    /// character that uppercases one byte shorter (`ı` → `I`).
+    keep: u64,
     /// Whether the block was all ASCII.
     ascii: bool,
+}
+
+impl Upper {
+    /// Where the output of input bytes `at..stop` is in `bytes`.
+    #[inline(always)]
+    fn out_range(&self, at: usize, stop: usize) -> (usize, usize) {
+        if self.keep == !0 {
+            return (at, stop);
+        }
+        let before =
+            |n: usize| (self.keep & !(!0u64).checked_shl(n as u32).unwrap_or(0)).count_ones();
+        (before(at) as usize, before(stop) as usize)
+    }
 }
 
 /// The uppercase of `block` (which starts on a character boundary).
@@ -420,11 +438,12 @@ struct Upper {
 /// early, at a character it would have known.)
 #[inline(always)]
 fn upper_block<S: Simd>(simd: S, block: &[u8; BLOCK], hint: &mut GroupHint) -> Upper {
-    if let Some((bytes, bad, ascii)) = simd.upper_block(block) {
+    if let Some((bytes, bad, keep, ascii)) = simd.upper_block(block) {
         return Upper {
             bytes,
             taken: bad.trailing_zeros() as usize,
             bad,
+            keep,
             ascii,
         };
     }
@@ -665,6 +684,7 @@ fn upper_block_with<
         bytes: upper,
         taken: bad_mask.trailing_zeros() as usize,
         bad: bad_mask,
+        keep: !0,
         ascii: false,
     }
 }

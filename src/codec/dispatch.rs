@@ -65,12 +65,12 @@ pub(crate) trait Simd: Copy {
 
     /// The whole block rule set in one kernel, where the level has one:
     /// the uppercase of `block`, one bit per byte not part of a character
-    /// the rules know, and whether it was all ASCII; exactly what the
-    /// portable rules give with every rule group. `None` leaves the block
-    /// to the portable rules (the default, and for blocks the kernel does
-    /// not cover).
+    /// the rules know, one bit per byte with an output byte (the output
+    /// bytes in order), and whether it was all ASCII; what the portable
+    /// rules give with every rule group, and more (`ı` → `I`). `None`
+    /// leaves the block to the portable rules (the default).
     #[inline(always)]
-    fn upper_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, bool)> {
+    fn upper_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, u64, bool)> {
         None
     }
 }
