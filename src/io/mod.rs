@@ -44,6 +44,16 @@ macro_rules! adapter_methods {
             "The inner reader; input read from it but not yet uppercased is lost."
         );
     };
+    (bufreader) => {
+        $crate::io::adapter_methods!(
+            R,
+            BufReadState,
+            "reader",
+            "The inner reader. Reading from it directly skips the codec.",
+            "The inner reader, with its buffer; a UTF-8 sequence cut off by \
+             the last read (up to 3 bytes, held by the codec) is lost."
+        );
+    };
     (writer) => {
         $crate::io::adapter_methods!(
             W,
@@ -96,6 +106,9 @@ pub(crate) use adapter_methods;
 mod std;
 pub use self::std::{UpcaseReader, UpcaseWriter};
 
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod async_bufread;
+pub mod bufread;
 #[cfg(feature = "futures-io")]
 pub mod futures;
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
@@ -178,6 +191,90 @@ impl ReadState {
             let input = &self.buf[self.start..self.end];
             let (result, read, written) = self.codec.feed_into(input, out, self.eof);
             self.start += read;
+            match result {
+                Err(err) => {
+                    self.failed = true;
+                    return Poll::Ready(if written > 0 {
+                        Ok(written) // the error comes back next time
+                    } else {
+                        Err(err.into())
+                    });
+                }
+                Ok(CoderResult::OutputFull) => {
+                    // `out` is not empty, so something was written.
+                    debug_assert!(written > 0);
+                    return Poll::Ready(Ok(written));
+                }
+                Ok(CoderResult::InputEmpty) if written > 0 || self.eof => {
+                    return Poll::Ready(Ok(written))
+                }
+                Ok(CoderResult::InputEmpty) => {} // all held: read more
+            }
+        }
+    }
+}
+
+/// The inner stream of a `bufread` reader, as one of the runtimes' traits
+/// sees it: its buffer, filled if empty, and a way to mark a prefix of it
+/// as used.
+pub(crate) trait FillBuf {
+    /// The inner reader's buffer (`fill_buf`); empty only at its end.
+    fn poll_fill_buf(&mut self) -> Poll<io::Result<&[u8]>>;
+    /// Marks the first `amt` bytes of the buffer as used (`consume`).
+    fn consume(&mut self, amt: usize);
+}
+
+/// The reading side's state of a `bufread` reader: the codec alone, as
+/// the input stays in the inner reader's buffer until the codec takes it.
+#[derive(Debug)]
+pub(crate) struct BufReadState {
+    codec: Codec,
+    eof: bool,
+    failed: bool,
+}
+
+impl BufReadState {
+    pub(crate) fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            eof: false,
+            failed: false,
+        }
+    }
+
+    pub(crate) fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// Fills `out` with the uppercase of the inner reader's buffer, taken
+    /// straight from it, with no copy; asks `inner` to fill its buffer only
+    /// when the codec has taken all it had. Ready with 0 only at the end of
+    /// the stream (or for an empty `out`).
+    ///
+    /// Restartable: `inner` is only asked to fill before anything was
+    /// written in this call, so a `Pending` loses nothing.
+    pub(crate) fn poll_read(
+        &mut self,
+        out: &mut [u8],
+        inner: &mut impl FillBuf,
+    ) -> Poll<io::Result<usize>> {
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            // After the end or an error, only what the codec keeps (its
+            // tail, the sticky error) is left.
+            let input = if self.eof || self.failed {
+                &[][..]
+            } else {
+                let input = ready!(inner.poll_fill_buf())?;
+                self.eof = input.is_empty();
+                input
+            };
+            let (result, read, written) = self.codec.feed_into(input, out, self.eof);
+            if read > 0 {
+                inner.consume(read);
+            }
             match result {
                 Err(err) => {
                     self.failed = true;
