@@ -27,6 +27,7 @@ use ::std::task::{ready, Poll};
 
 use bytes::BytesMut;
 
+use crate::codec::SLACK;
 use crate::{Codec, CodecError, CoderResult};
 
 /// The constructors and accessors of an adapter that owns its inner
@@ -130,9 +131,9 @@ impl From<CodecError> for io::Error {
 const READ_BUF: usize = Codec::PIECE_LEN;
 
 /// Room for the output of one whole piece and the codec's scratch (64
-/// bytes): with that much room, `feed_into` takes a 32 KiB piece in one
-/// step, as `feed` does.
-const PIECE_OUT: usize = 3 * (Codec::PIECE_LEN + 3) + 64;
+/// bytes): with that much room, `feed` takes a 32 KiB piece without
+/// growing its buffer.
+const PIECE_OUT: usize = 3 * (Codec::PIECE_LEN + 3) + SLACK;
 
 /// A writer's output buffer: two pieces' room, so that a write of 64 KiB
 /// (the server's and `upcase pipe`'s reads) is taken whole, in two full
