@@ -7,7 +7,10 @@
 //! they write straight into it, `k` as large as fits, each step's `k` the
 //! largest that fits what is left, until `k` falls below an eighth of the
 //! call's first (or below one byte): every step ends mid-run at a cost of
-//! its own, so a call does not end in many tiny steps. A
+//! its own, so a call does not end in many tiny steps. That bound is
+//! for the worst case (3 bytes out per byte in); where it would cut a
+//! step short and the input starts with ASCII, a step takes the ASCII run
+//! instead, one byte out per byte in, up to the room less the slack. A
 //! call into a smaller slice (less than 76 bytes) goes through a small
 //! zeroed staging array on the stack instead, taking as much input as is
 //! sure to fit the slice, or a single byte when less than
