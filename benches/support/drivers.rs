@@ -2,10 +2,17 @@
 //! discarding sink out), shared by `adapters.rs` (criterion) and
 //! `instructions.rs` (callgrind). The async adapters are polled by hand
 //! with a no-op waker: the in-memory streams are always ready.
+//!
+//! Two baselines: `feed` (raw `Codec::feed`, one pass over the input) for
+//! the writers, the encoder, `feed_into` and the `bufread` readers, which
+//! all take their input where it lies; and `read_feed` (a hand-written
+//! loop: `Read::read` into a 32 KiB buffer, then `feed`) for the `read`
+//! readers and `FramedRead`, which must copy their input out of the source
+//! first, as any reader over a `Read` does.
 
 use std::future::Future;
 use std::hint::black_box;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -13,7 +20,7 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 use tokio_util::codec::{Encoder, FramedRead};
 use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
-use upcase::io::{futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
+use upcase::io::{bufread, futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
 use upcase::{Codec, CoderResult};
 
 pub const CORPUS_LEN: usize = 1 << 20;
@@ -36,10 +43,18 @@ pub fn corpus(name: &str) -> Vec<u8> {
     bytes
 }
 
+/// A `read` reader's input buffer (and the `read_feed` baseline's).
+const READ_BUF: usize = 32 * 1024;
+
 /// Every driver, by name.
-pub const MODES: [&str; 10] = [
+pub const MODES: [&str; 15] = [
     "feed",
+    "read_feed",
     "feed_into",
+    "std_bufreader",
+    "std_bufreader_bufreader",
+    "tokio_bufreader",
+    "futures_bufreader",
     "std_reader",
     "std_writer",
     "tokio_reader",
@@ -84,6 +99,11 @@ pub fn run(mode: &str, input: &[u8], b: &mut Buffers) {
     let Buffers { out, buf } = b;
     match mode {
         "feed" => drive_feed(input, out),
+        "read_feed" => drive_read_feed(input, out, buf),
+        "std_bufreader" => drive_std_bufreader(input, buf),
+        "std_bufreader_bufreader" => drive_std_bufreader_bufreader(input, buf),
+        "tokio_bufreader" => drive_tokio_bufreader(input, buf),
+        "futures_bufreader" => drive_futures_bufreader(input, buf),
         "feed_into" => drive_feed_into(input, buf),
         "std_reader" => drive_std_reader(input, buf),
         "std_writer" => drive_std_writer(input),
@@ -103,6 +123,24 @@ fn drive_feed(input: &[u8], out: &mut BytesMut) {
     for chunk in input.chunks(CHUNK) {
         out.clear();
         codec.feed(black_box(chunk), out).unwrap();
+        black_box(&out);
+    }
+    codec.finish(out).unwrap();
+}
+
+/// The `read` readers' baseline: what any reader over a `Read` must do,
+/// by hand. `Read::read` into a 32 KiB buffer (a copy out of the source),
+/// then `Codec::feed` of what was read.
+fn drive_read_feed(mut input: &[u8], out: &mut BytesMut, buf: &mut [u8]) {
+    let mut codec = Codec::default();
+    let buf = &mut buf[..READ_BUF];
+    loop {
+        let n = black_box(&mut input).read(buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.clear();
+        codec.feed(&buf[..n], out).unwrap();
         black_box(&out);
     }
     codec.finish(out).unwrap();
@@ -129,6 +167,45 @@ fn drive_feed_into(input: &[u8], buf: &mut [u8]) {
 fn drive_std_reader(input: &[u8], buf: &mut [u8]) {
     let mut reader = UpcaseReader::new(black_box(input));
     while reader.read(&mut buf[..CHUNK]).unwrap() > 0 {
+        black_box(&buf);
+    }
+}
+
+/// `std::io::Read` through the `bufread` reader, straight over the byte
+/// slice (a `BufRead` whose buffer is all of it).
+fn drive_std_bufreader(input: &[u8], buf: &mut [u8]) {
+    let mut reader = bufread::UpcaseReader::new(black_box(input));
+    while reader.read(&mut buf[..CHUNK]).unwrap() > 0 {
+        black_box(&buf);
+    }
+}
+
+/// The `bufread` reader over a `BufReader` (64 KiB) over the byte slice:
+/// the copy into the `BufReader` is the one any buffered source makes.
+fn drive_std_bufreader_bufreader(input: &[u8], buf: &mut [u8]) {
+    let inner = BufReader::with_capacity(CHUNK, black_box(input));
+    let mut reader = bufread::UpcaseReader::new(inner);
+    while reader.read(&mut buf[..CHUNK]).unwrap() > 0 {
+        black_box(&buf);
+    }
+}
+
+/// Tokio's `AsyncRead` through the `bufread` reader over the byte slice
+/// (Tokio's `AsyncBufRead`).
+fn drive_tokio_bufreader(input: &[u8], buf: &mut [u8]) {
+    use tokio::io::AsyncReadExt;
+    let mut reader = tio::bufread::UpcaseReader::new(black_box(input));
+    while ready(reader.read(&mut buf[..CHUNK])).unwrap() > 0 {
+        black_box(&buf);
+    }
+}
+
+/// futures-io's `AsyncRead` through the `bufread` reader over the byte
+/// slice (futures-io's `AsyncBufRead`).
+fn drive_futures_bufreader(input: &[u8], buf: &mut [u8]) {
+    use smol::io::AsyncReadExt;
+    let mut reader = fio::bufread::UpcaseReader::new(black_box(input));
+    while ready(reader.read(&mut buf[..CHUNK])).unwrap() > 0 {
         black_box(&buf);
     }
 }

@@ -29,6 +29,10 @@ use error::{CodecError, InvalidSequence};
 use runs::{four_byte_run, is_three_byte, is_two_byte, three_byte_run, two_byte_run};
 #[cfg(feature = "alloc")]
 use sink::with_sink;
+/// The scratch room past the output bound that the hot loops need (the
+/// I/O adapters size their buffers with it).
+#[cfg(feature = "std")]
+pub(crate) use sink::SLACK;
 use sink::{Sink, Slot};
 use utf8::{decode, Step};
 

@@ -7,7 +7,10 @@
 //! they write straight into it, `k` as large as fits, each step's `k` the
 //! largest that fits what is left, until `k` falls below an eighth of the
 //! call's first (or below one byte): every step ends mid-run at a cost of
-//! its own, so a call does not end in many tiny steps. A
+//! its own, so a call does not end in many tiny steps. That bound is
+//! for the worst case (3 bytes out per byte in); where it would cut a
+//! step short and the input starts with ASCII, a step takes the ASCII run
+//! instead, one byte out per byte in, up to the room less the slack. A
 //! call into a smaller slice (less than 76 bytes) goes through a small
 //! zeroed staging array on the stack instead, taking as much input as is
 //! sure to fit the slice, or a single byte when less than
@@ -18,6 +21,7 @@
 //! codec, so the concatenated output is the same however the caller splits
 //! either.
 
+use super::dispatch::{self, Simd, Task};
 use super::sink::{Sink, SLACK};
 use super::{ascii_piece, Casing, Codec, CodecError, State, PIECE};
 
@@ -196,6 +200,10 @@ impl Codec {
                     let k = self.ascii_step(rest, &mut out[written..]);
                     (Ok(()), k, k)
                 }
+                Casing::Unicode if room >= DIRECT_MIN && self.ascii_first(rest, room) => {
+                    let k = self.ascii_run_step(rest, &mut out[written..]);
+                    (Ok(()), k, k)
+                }
                 Casing::Unicode if room >= DIRECT_MIN => {
                     match self.direct_step(rest, &mut out[written..], &mut first_k) {
                         Some(step) => step,
@@ -254,6 +262,47 @@ impl Codec {
         ascii_piece(&rest[..k], &mut Sink::new(&mut out[..k]));
         self.position += k as u64;
         k
+    }
+
+    /// Whether the next Unicode step should be an ASCII run
+    /// ([`ascii_run_step`](Self::ascii_run_step)): `rest` starts with
+    /// ASCII, no sequence is held, and the room would cut a direct step
+    /// short (its `max_output_len` bound is for the worst case, three
+    /// times the input, where an ASCII run needs one byte per byte).
+    fn ascii_first(&self, rest: &[u8], room: usize) -> bool {
+        self.held_len == 0 && rest[0] < 0x80 && (room - SLACK) / 3 - 3 < rest.len().min(PIECE)
+    }
+
+    /// Unicode on the ASCII run at the start of `rest`, straight into
+    /// `out` (at least `DIRECT_MIN` bytes of room), one byte out per byte
+    /// in, up to the room less the slack: the same bytes, stored the same
+    /// way, as the run inside a direct step. Returns how many bytes it took
+    /// (and wrote), at least one.
+    fn ascii_run_step(&mut self, rest: &[u8], out: &mut [u8]) -> usize {
+        /// [`Sink::ascii_run`] as a [`Task`], on a local copy of the sink.
+        struct AsciiRun<'i, 's, 'b> {
+            input: &'i [u8],
+            sink: &'s mut Sink<'b, u8>,
+        }
+        impl Task for AsciiRun<'_, '_, '_> {
+            type Output = usize;
+            #[inline(always)]
+            fn run<S: Simd>(self, _: S) -> usize {
+                let mut local = self.sink.take();
+                let n = local.ascii_run(self.input);
+                *self.sink = local;
+                n
+            }
+        }
+        let k = rest.len().min(out.len() - SLACK);
+        let mut sink = Sink::new(out);
+        let n = dispatch::run(AsciiRun {
+            input: &rest[..k],
+            sink: &mut sink,
+        });
+        debug_assert!(n > 0 && n == sink.len());
+        self.position += n as u64;
+        n
     }
 
     /// Unicode straight into `out`, which has at least `DIRECT_MIN` bytes

@@ -5,6 +5,11 @@
 //! `poll_shutdown` finishes the codec before shutting the inner writer.
 //! These are the same two types as in `upcase::io::futures` (feature
 //! `futures-io`): each implements the traits its inner stream has.
+//!
+//! [`bufread::UpcaseReader`] reads from an `AsyncBufRead` (a
+//! `tokio::io::BufReader`, a byte slice) straight from its buffer, with
+//! no copy: use it when your source is already buffered (see
+//! [`crate::io::bufread`]).
 
 use std::io;
 use std::pin::Pin;
@@ -26,6 +31,25 @@ impl<R: AsyncRead> AsyncRead for UpcaseReader<R> {
             ready!(inner.poll_read(cx, &mut input))?;
             Poll::Ready(Ok(input.filled().len()))
         }))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The `bufread` reader over Tokio's `AsyncBufRead`: use it when your
+/// source is already buffered (see [`crate::io::bufread`]).
+pub mod bufread {
+    pub use crate::io::async_bufread::UpcaseReader;
+}
+
+impl<R: tokio::io::AsyncBufRead> AsyncRead for bufread::UpcaseReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let out = buf.initialize_unfilled();
+        let n = ready!(self.poll_read_with(cx, out, R::poll_fill_buf, R::consume))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
     }

@@ -10,6 +10,7 @@ use std::io;
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::codec::SLACK;
 use crate::{Codec, Config};
 
 /// A [`Decoder`] whose frames are the uppercase of the bytes read:
@@ -68,6 +69,14 @@ impl UpcaseDecoder {
         if src.is_empty() && self.codec.is_finished() {
             return Ok(());
         }
+        // Room for all of `src` at once: `feed` reserves a piece at a
+        // time, and a second piece's reserve would reallocate (and copy)
+        // a buffer sized for the first.
+        let room: usize = src
+            .chunks(Codec::PIECE_LEN)
+            .map(|piece| self.codec.max_output_len(piece.len()))
+            .sum();
+        self.out.reserve(room + SLACK);
         let result = self.codec.feed(src, &mut self.out);
         src.clear();
         result

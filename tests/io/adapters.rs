@@ -1,4 +1,5 @@
-//! Every adapter against the oracle: any stream, any split of the input,
+//! Every adapter (the `read` and `bufread` readers, the writers, the
+//! tokio-util pair) against the oracle: any stream, any split of the input,
 //! any read-buffer sizes from 1 byte, and an inner stream that returns
 //! `Pending` (or `Interrupted`) and short reads and writes at random.
 
@@ -12,7 +13,7 @@ use proptest::prelude::*;
 use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
 
 use upcase::io::tokio_util::{Finish, UpcaseDecoder, UpcaseEncoder};
-use upcase::io::{futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
+use upcase::io::{bufread, futures as fio, tokio as tio, UpcaseReader, UpcaseWriter};
 use upcase::{CodecError, Config};
 
 use crate::double::Chaos;
@@ -191,6 +192,81 @@ fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -
     )
 }
 
+/// The std `bufread` reader over a `BufReader` of `capacity` bytes around
+/// the chaotic reader: its buffer holds what one short read gave.
+fn std_bufreader(
+    config: Config,
+    stream: &[u8],
+    script: &[u8],
+    capacity: usize,
+    reads: &[usize],
+) -> Outcome {
+    let inner = std::io::BufReader::with_capacity(capacity, Chaos::reader(stream, script));
+    let mut reader = bufread::UpcaseReader::with_config(inner, config);
+    read_all(|buf| reader.read(buf), reads)
+}
+
+/// The std `bufread` reader straight over the byte slice (`fill_buf` gives
+/// all the rest at once). After every read, the slice has been consumed by
+/// exactly the bytes the codec took (its position).
+fn std_bufreader_slice(config: Config, stream: &[u8], reads: &[usize]) -> Outcome {
+    let mut reader = bufread::UpcaseReader::with_config(stream, config);
+    read_all(
+        |buf| {
+            let n = reader.read(buf);
+            let consumed = stream.len() - reader.get_ref().len();
+            assert_eq!(consumed as u64, reader.codec().position(), "consumed");
+            n
+        },
+        reads,
+    )
+}
+
+/// Tokio's `bufread` reader over `tokio::io::BufReader` (`capacity`
+/// bytes) around the chaotic reader.
+fn tokio_bufreader(
+    config: Config,
+    stream: &[u8],
+    script: &[u8],
+    capacity: usize,
+    reads: &[usize],
+) -> Outcome {
+    use tokio::io::{AsyncRead, ReadBuf};
+    let inner = tokio::io::BufReader::with_capacity(capacity, Chaos::reader(stream, script));
+    let mut reader = tio::bufread::UpcaseReader::with_config(inner, config);
+    read_all(
+        |buf| {
+            let mut buf = ReadBuf::new(buf);
+            ready(|cx| Pin::new(&mut reader).poll_read(cx, &mut buf))?;
+            Ok(buf.filled().len())
+        },
+        reads,
+    )
+}
+
+/// futures-io's `bufread` reader over smol's `BufReader` (`capacity`
+/// bytes) around the chaotic reader.
+fn futures_bufreader(
+    config: Config,
+    stream: &[u8],
+    script: &[u8],
+    capacity: usize,
+    reads: &[usize],
+) -> Outcome {
+    use futures_io::AsyncRead;
+    let inner = smol::io::BufReader::with_capacity(capacity, Chaos::reader(stream, script));
+    let mut reader = fio::bufread::UpcaseReader::with_config(inner, config);
+    read_all(
+        |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
+        reads,
+    )
+}
+
+/// Capacities of the inner `BufReader`: mostly tiny, some large.
+fn capacities() -> impl Strategy<Value = usize> {
+    prop_oneof![4 => 1..8usize, 2 => 8..100usize, 1 => 100..5000usize]
+}
+
 /// A runtime's writing polls for [`AsyncWriter`]: `poll_write`,
 /// `poll_flush`, and the one that ends the stream.
 struct Polls {
@@ -307,6 +383,17 @@ proptest! {
     }
 
     #[test]
+    fn bufread_readers_equal_oracle(stream in stream(), script in script(), capacity in capacities(), reads in out_sizes()) {
+        for config in CONFIGS {
+            let want = oracle(config, &stream);
+            prop_assert_eq!(std_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "std {:?}", config);
+            prop_assert_eq!(std_bufreader_slice(config, &stream, &reads), want.clone(), "std over a slice {:?}", config);
+            prop_assert_eq!(tokio_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "tokio {:?}", config);
+            prop_assert_eq!(futures_bufreader(config, &stream, &script, capacity, &reads), want, "futures {:?}", config);
+        }
+    }
+
+    #[test]
     fn writers_equal_oracle(stream in stream(), sizes in sizes(), script in script(), flush_every in 0..4usize) {
         let chunks = split_sizes(&stream, &sizes);
         for config in CONFIGS {
@@ -370,7 +457,10 @@ proptest! {
             prop_assert_eq!(async_writer(TOKIO, config, &chunks, &script, 3), want.clone(), "tokio writer {:?}", config);
             prop_assert_eq!(async_writer(FUTURES, config, &chunks, &script, 1), want.clone(), "futures writer {:?}", config);
             prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std reader {:?}", config);
-            prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want, "tokio reader {:?}", config);
+            prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want.clone(), "tokio reader {:?}", config);
+            prop_assert_eq!(std_bufreader(config, &stream, &script, 8192, &reads), want.clone(), "std bufread reader {:?}", config);
+            prop_assert_eq!(std_bufreader_slice(config, &stream, &reads), want.clone(), "std bufread reader over a slice {:?}", config);
+            prop_assert_eq!(futures_bufreader(config, &stream, &script, 65_536, &reads), want, "futures bufread reader {:?}", config);
         }
     }
 }
@@ -418,7 +508,7 @@ fn std_writer_flush_holds_only_a_split_sequence() {
     );
 }
 
-/// A stream longer than the adapters' buffers (32 KiB in, 96 KiB out):
+/// A stream longer than the adapters' buffers (32 KiB in, 192 KiB out):
 /// every adapter crosses their boundaries, with small and large reads.
 #[test]
 fn long_stream_crosses_buffer_boundaries() {
@@ -432,6 +522,19 @@ fn long_stream_crosses_buffer_boundaries() {
         assert_eq!(tokio_reader(config, &stream, &script, &[1, 100_000]), want);
         assert_eq!(futures_reader(config, &stream, &script, &[65_536]), want);
         assert_eq!(framed_read(config, &stream, &script), want);
+        assert_eq!(
+            std_bufreader(config, &stream, &script, 8192, &[40_000, 3]),
+            want
+        );
+        assert_eq!(std_bufreader_slice(config, &stream, &[65_536, 1]), want);
+        assert_eq!(
+            tokio_bufreader(config, &stream, &script, 100, &[1, 100_000]),
+            want
+        );
+        assert_eq!(
+            futures_bufreader(config, &stream, &script, 65_536, &[65_536]),
+            want
+        );
         assert_eq!(std_writer(config, &chunks, &script, 1), want);
         assert_eq!(async_writer(TOKIO, config, &chunks, &script, 0), want);
         assert_eq!(async_writer(FUTURES, config, &chunks, &script, 2), want);
