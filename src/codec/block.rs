@@ -378,6 +378,96 @@ pub(crate) fn high_bits_swar(bytes: &[u8; BLOCK]) -> u64 {
     mask
 }
 
+/// `v` with each byte replaced by the one `K` (1 to 3) places after it,
+/// zeros shifted in at the end: `next::<1>(block)[k]` is the byte after
+/// `block[k]`, zero past the block. The portable twin of the SIMD kernels'
+/// lane shifts: SSE2's where the target has it (every x86-64), else
+/// [`next_plain`].
+#[inline(always)]
+pub(crate) fn next<const K: usize>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+    #[cfg(target_arch = "x86_64")]
+    return match K {
+        1 => sse2::next::<1, 15>(v),
+        2 => sse2::next::<2, 14>(v),
+        3 => sse2::next::<3, 13>(v),
+        _ => unreachable!(),
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    return next_plain::<K>(v);
+}
+
+/// `v` with each byte replaced by the one `K` (1 to 3) places before it,
+/// zeros shifted in at the start: `prev::<1>(starts)[k]` is what the byte
+/// before `k` says, zero at the block's first byte. The portable twin of
+/// the SIMD kernels' lane shifts, as [`next`].
+#[inline(always)]
+pub(crate) fn prev<const K: usize>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+    #[cfg(target_arch = "x86_64")]
+    return match K {
+        1 => sse2::prev::<1, 15>(v),
+        2 => sse2::prev::<2, 14>(v),
+        3 => sse2::prev::<3, 13>(v),
+        _ => unreachable!(),
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    return prev_plain::<K>(v);
+}
+
+/// [`next`] in plain Rust, byte by byte.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn next_plain<const K: usize>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+    core::array::from_fn(|k| v.get(k + K).copied().unwrap_or(0))
+}
+
+/// [`prev`] in plain Rust, byte by byte.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn prev_plain<const K: usize>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+    core::array::from_fn(|k| if k >= K { v[k - K] } else { 0 })
+}
+
+/// [`next`] and [`prev`] with SSE2's whole-register byte shifts, 16 bytes
+/// at a time: each part is its own bytes shifted, ored with the
+/// neighbouring part's shifted the other way.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use core::arch::x86_64::{
+        __m128i, _mm_or_si128, _mm_setzero_si128, _mm_slli_si128, _mm_srli_si128,
+    };
+
+    use super::BLOCK;
+
+    /// `next::<K>`, with `L` = 16 - `K`.
+    #[inline(always)]
+    pub(super) fn next<const K: i32, const L: i32>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+        // SAFETY: SSE2 is part of x86-64; `[u8; 64]` and `[__m128i; 4]`
+        // are 64 bytes of plain data either way, any bit pattern valid.
+        unsafe {
+            let p: [__m128i; 4] = core::mem::transmute(v);
+            let after = [p[1], p[2], p[3], _mm_setzero_si128()];
+            let out: [__m128i; 4] = core::array::from_fn(|j| {
+                _mm_or_si128(_mm_srli_si128::<K>(p[j]), _mm_slli_si128::<L>(after[j]))
+            });
+            core::mem::transmute(out)
+        }
+    }
+
+    /// `prev::<K>`, with `L` = 16 - `K`.
+    #[inline(always)]
+    pub(super) fn prev<const K: i32, const L: i32>(v: [u8; BLOCK]) -> [u8; BLOCK] {
+        // SAFETY: as in `next`.
+        unsafe {
+            let p: [__m128i; 4] = core::mem::transmute(v);
+            let before = [_mm_setzero_si128(), p[0], p[1], p[2]];
+            let out: [__m128i; 4] = core::array::from_fn(|j| {
+                _mm_or_si128(_mm_slli_si128::<K>(p[j]), _mm_srli_si128::<L>(before[j]))
+            });
+            core::mem::transmute(out)
+        }
+    }
+}
+
 /// One bit per rule group whose leads `block` holds: 1 for Latin-1,
 /// spacing modifiers and combining marks (C2 C3 CB CC), 2 for Latin
 /// Extended-A (C4 C5), 4 for Greek, Cyrillic and the caseless scripts
@@ -587,31 +677,35 @@ fn upper_block_with<
     simd: impl Simd,
     block: &[u8; BLOCK],
 ) -> Upper {
-    // The block with zeros around it; zeros are no lead and no continuation.
-    let mut window = [0u8; REACH + BLOCK + REACH];
-    window[REACH..REACH + BLOCK].copy_from_slice(block);
+    // The bytes after each byte, with zeros past the block; zeros are no
+    // lead and no continuation. Shifted in registers: a load at an offset
+    // into a block just stored waits for the store to retire.
+    let block = *block;
+    let (n1, n2, n3) = (
+        simd.next::<1>(block),
+        simd.next::<2>(block),
+        simd.next::<3>(block),
+    );
 
-    // Pass 1, per byte as a lead (at `REACH + k`, after zeros, so that
-    // pass 2 can look back): does a known character start here, which
-    // bytes after it does it cover, and how do they change?
-    let mut starts = [0u8; REACH + BLOCK];
-    let mut covers_two = [0u8; REACH + BLOCK]; // a 3- or 4-byte lead
-    let mut covers_three = [0u8; REACH + BLOCK]; // a 4-byte lead
-    let mut flips = [0u8; REACH + BLOCK];
-    let mut adds = [0u8; REACH + BLOCK]; // to the byte after the lead
-    let mut adds_third = [0u8; REACH + BLOCK]; // to the byte two after it
-                                               // Arrays a group leaves at zero are neither written nor read.
+    // Pass 1, per byte as a lead: does a known character start here,
+    // which bytes after it does it cover, and how do they change?
+    let mut starts = [0u8; BLOCK];
+    let mut covers_two = [0u8; BLOCK]; // a 3- or 4-byte lead
+    let mut covers_three = [0u8; BLOCK]; // a 4-byte lead
+    let mut flips = [0u8; BLOCK];
+    let mut adds = [0u8; BLOCK]; // to the byte after the lead
+    let mut adds_third = [0u8; BLOCK]; // to the byte two after it
+                                       // Arrays a group leaves at zero are neither written nor read.
     let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC || EXTRA;
     for k in 0..BLOCK {
-        let e = REACH + k;
-        let (b, n1, n2, n3) = (window[e], window[e + 1], window[e + 2], window[e + 3]);
+        let (b, n1, n2, n3) = (block[k], n1[k], n2[k], n3[k]);
         let mut start = 0;
         if two_byte_rules {
             let (known, flip, add) = two_byte::<LATIN1, EXT_A, GREEK_CYRILLIC, EXTRA>(b, n1);
             let two = known & is_cont(n1);
             start = two;
-            flips[e] = two & flip;
-            adds[e] = two & add;
+            flips[k] = two & flip;
+            adds[k] = two & add;
         }
         if WIDE {
             let cont2 = is_cont(n1) & is_cont(n2);
@@ -620,35 +714,43 @@ fn upper_block_with<
                 let (known, second_add, third_add) = latin_greek_extended(b, n1, n2);
                 let e1 = known & cont2;
                 three |= e1;
-                adds[e] |= e1 & second_add;
-                adds_third[e] = e1 & third_add;
+                adds[k] |= e1 & second_add;
+                adds_third[k] = e1 & third_add;
             }
             let four = caseless_four_byte(b, n1) & cont2 & is_cont(n3);
             start |= three | four;
-            covers_two[e] = three | four;
-            covers_three[e] = four;
+            covers_two[k] = three | four;
+            covers_three[k] = four;
         }
-        starts[e] = start;
+        starts[k] = start;
     }
+
+    // What the one, two and three bytes before each byte say as leads
+    // (zeros before the block: it starts on a character boundary).
+    let starts_before = simd.prev::<1>(starts);
+    let covers_two_before = simd.prev::<2>(covers_two);
+    let covers_three_before = simd.prev::<3>(covers_three);
+    let adds_before = simd.prev::<1>(adds);
+    let adds_third_before = simd.prev::<2>(adds_third);
 
     // Pass 2, per byte: ASCII, a known lead, or a continuation byte that
     // one of the three leads before it covers; the output byte.
     let mut upper = [0u8; BLOCK];
     let mut bad = [0u8; BLOCK];
     for k in 0..BLOCK {
-        let (e, b) = (REACH + k, window[REACH + k]);
-        let mut covered = all(b as i8 >= 0) | starts[e] | starts[e - 1];
+        let b = block[k];
+        let mut covered = all(b as i8 >= 0) | starts[k] | starts_before[k];
         if WIDE {
-            covered |= covers_two[e - 2] | covers_three[e - 3];
+            covered |= covers_two_before[k] | covers_three_before[k];
         }
         bad[k] = !covered;
         // a..z lose bit 5; a lead flips, the bytes after it add.
         let mut out = ascii_upper(b);
         if two_byte_rules || E1 {
-            out = (out ^ flips[e]).wrapping_add(adds[e - 1]);
+            out = (out ^ flips[k]).wrapping_add(adds_before[k]);
         }
         if E1 {
-            out = out.wrapping_add(adds_third[e - 2]);
+            out = out.wrapping_add(adds_third_before[k]);
         }
         upper[k] = out;
     }

@@ -15,7 +15,7 @@
 //! run every level this CPU has; a level the CPU lacks is never used, any
 //! other value is ignored, and [`implementation`] says which level runs.
 
-use super::block::{high_bits, lead_groups, BLOCK};
+use super::block::{high_bits, lead_groups, next, prev, BLOCK};
 
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,6 +62,16 @@ pub(crate) trait Simd: Copy {
 
     /// One bit per byte of `bytes`, its high bit (see `block::high_bits`).
     fn high_bits(self, bytes: &[u8; BLOCK]) -> u64;
+
+    /// `v` with each byte replaced by the one `K` (1 to 3) places after
+    /// it, zeros shifted in at the end (see `block::next`): the block
+    /// path's look at the bytes after a lead, in registers.
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK];
+
+    /// `v` with each byte replaced by the one `K` (1 to 3) places before
+    /// it, zeros shifted in at the start (see `block::prev`): the block
+    /// path's look back at the leads before a byte, in registers.
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK];
 }
 
 /// The baseline: plain Rust, which the compiler vectorises as it can.
@@ -79,6 +89,16 @@ impl Simd for Portable {
     #[inline(always)]
     fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
         high_bits(bytes)
+    }
+
+    #[inline(always)]
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        next::<K>(v)
+    }
+
+    #[inline(always)]
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        prev::<K>(v)
     }
 }
 

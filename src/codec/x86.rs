@@ -3,9 +3,10 @@
 //! portable twin giving the same answer, which the tests compare it with.
 
 use core::arch::x86_64::{
-    __m256i, _mm256_and_si256, _mm256_castsi256_si128, _mm256_extracti128_si256,
-    _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8,
-    _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
+    __m256i, _mm256_alignr_epi8, _mm256_and_si256, _mm256_castsi256_si128,
+    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+    _mm256_permute2x128_si256, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
+    _mm256_srli_epi16, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
 };
 
 use super::block::BLOCK;
@@ -91,12 +92,140 @@ impl Simd for Avx2 {
         };
         u64::from(low as u32) | u64::from(high as u32) << 32
     }
+
+    /// `block::next`: per 32 bytes, `vperm2i128` puts the next 16 bytes
+    /// beside each 16-byte lane, and `vpalignr` takes the lane shifted.
+    #[inline(always)]
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        match K {
+            1 => next_avx2::<1>(self, v),
+            2 => next_avx2::<2>(self, v),
+            3 => next_avx2::<3>(self, v),
+            _ => unreachable!(),
+        }
+    }
+
+    /// `block::prev`: as `next`, with the 16 bytes before each lane.
+    #[inline(always)]
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        match K {
+            1 => prev_avx2::<15>(self, v),
+            2 => prev_avx2::<14>(self, v),
+            3 => prev_avx2::<13>(self, v),
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// `block::next::<K>` with AVX2, for [`Avx2::next`].
+#[inline(always)]
+fn next_avx2<const K: i32>(_: Avx2, v: [u8; BLOCK]) -> [u8; BLOCK] {
+    // SAFETY: the token proves the CPU has AVX2; `[u8; 64]` and
+    // `[__m256i; 2]` are 64 bytes of plain data either way, any bit
+    // pattern valid.
+    unsafe {
+        let [low, high]: [__m256i; 2] = core::mem::transmute(v);
+        // Each lane with the 16 bytes after it: (high's first lane, the
+        // zero lane) after high, (low's second lane, high's first) after low.
+        let after_high = _mm256_permute2x128_si256::<0x81>(high, high);
+        let after_low = _mm256_permute2x128_si256::<0x21>(low, high);
+        core::mem::transmute([
+            _mm256_alignr_epi8::<K>(after_low, low),
+            _mm256_alignr_epi8::<K>(after_high, high),
+        ])
+    }
+}
+
+/// `block::prev::<K>` with AVX2, for [`Avx2::prev`], with `L` = 16 - `K`.
+#[inline(always)]
+fn prev_avx2<const L: i32>(_: Avx2, v: [u8; BLOCK]) -> [u8; BLOCK] {
+    // SAFETY: as in `next_avx2`.
+    unsafe {
+        let [low, high]: [__m256i; 2] = core::mem::transmute(v);
+        // Each lane with the 16 bytes before it: (the zero lane, low's
+        // first lane) before low, (low's second lane, high's first) before high.
+        let before_low = _mm256_permute2x128_si256::<0x08>(low, low);
+        let before_high = _mm256_permute2x128_si256::<0x21>(low, high);
+        core::mem::transmute([
+            _mm256_alignr_epi8::<L>(low, before_low),
+            _mm256_alignr_epi8::<L>(high, before_high),
+        ])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::dispatch::Portable;
+
+    /// A pseudo-random block (xorshift), every byte value likely.
+    fn random_block(x: &mut u64) -> [u8; BLOCK] {
+        core::array::from_fn(|_| {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            (*x >> 24) as u8
+        })
+    }
+
+    /// The lane shifts against their plain-Rust twins, and the plain ones
+    /// against their definition: every single byte value at every place
+    /// (so each byte is seen to land where it must and nowhere else), then
+    /// pseudo-random blocks.
+    #[test]
+    fn lane_shifts_match_the_portable_ones() {
+        use crate::codec::block::{next_plain, prev_plain};
+        let avx2 = std::is_x86_feature_detected!("avx2").then(|| {
+            // SAFETY: checked just here.
+            unsafe { Avx2::new_unchecked() }
+        });
+        let check = |v: [u8; BLOCK]| {
+            let expect_next = |k: usize| -> [u8; BLOCK] {
+                core::array::from_fn(|i| if i + k < BLOCK { v[i + k] } else { 0 })
+            };
+            let expect_prev = |k: usize| -> [u8; BLOCK] {
+                core::array::from_fn(|i| if i >= k { v[i - k] } else { 0 })
+            };
+            let next = [next_plain::<1>(v), next_plain::<2>(v), next_plain::<3>(v)];
+            let prev = [prev_plain::<1>(v), prev_plain::<2>(v), prev_plain::<3>(v)];
+            for k in 1..=3 {
+                assert_eq!(next[k - 1], expect_next(k), "next {k} of {v:02X?}");
+                assert_eq!(prev[k - 1], expect_prev(k), "prev {k} of {v:02X?}");
+            }
+            let portable = [
+                Portable.next::<1>(v),
+                Portable.next::<2>(v),
+                Portable.next::<3>(v),
+                Portable.prev::<1>(v),
+                Portable.prev::<2>(v),
+                Portable.prev::<3>(v),
+            ];
+            assert_eq!(portable[..3], next, "portable next of {v:02X?}");
+            assert_eq!(portable[3..], prev, "portable prev of {v:02X?}");
+            if let Some(avx2) = avx2 {
+                let simd = [
+                    avx2.next::<1>(v),
+                    avx2.next::<2>(v),
+                    avx2.next::<3>(v),
+                    avx2.prev::<1>(v),
+                    avx2.prev::<2>(v),
+                    avx2.prev::<3>(v),
+                ];
+                assert_eq!(simd, portable, "avx2 of {v:02X?}");
+            }
+        };
+        for at in 0..BLOCK {
+            for b in 1..=255u8 {
+                let mut v = [0u8; BLOCK];
+                v[at] = b;
+                check(v);
+            }
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            check(random_block(&mut x));
+        }
+    }
 
     /// The kernel against its portable twin: every byte value alone at every
     /// place, and every pair of lead bytes (CPU permitting).
