@@ -80,7 +80,7 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
         // characters its rules do not know, one by one.
         let (mut at, mut stop) = (0, upper.taken.min(len));
         loop {
-            push_stretch(sink, &upper.bytes, at, stop);
+            push_stretch(simd, sink, &upper.bytes, at, stop);
             if stop == len {
                 // All of it. ASCII again: the ASCII fast path is several
                 // times faster.
@@ -118,13 +118,17 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
 
 /// Appends `upper[at..stop]` with one fixed-size store.
 #[inline(always)]
-fn push_stretch<S: Slot>(sink: &mut Sink<'_, S>, upper: &[u8; BLOCK], at: usize, stop: usize) {
+fn push_stretch<S: Slot>(
+    simd: impl Simd,
+    sink: &mut Sink<'_, S>,
+    upper: &[u8; BLOCK],
+    at: usize,
+    stop: usize,
+) {
     if at == 0 {
         sink.push_array(*upper, stop);
     } else {
-        let mut padded = [0u8; 2 * BLOCK];
-        padded[..BLOCK].copy_from_slice(upper);
-        sink.push_array(*padded[at..].first_chunk::<BLOCK>().unwrap(), stop - at);
+        sink.push_array(simd.next_by(*upper, at), stop - at);
     }
 }
 
@@ -411,6 +415,17 @@ pub(crate) fn prev<const K: usize>(v: [u8; BLOCK]) -> [u8; BLOCK] {
     };
     #[cfg(not(target_arch = "x86_64"))]
     return prev_plain::<K>(v);
+}
+
+/// `v` with each byte replaced by the one `at` (below [`BLOCK`]) places
+/// after it, zeros shifted in at the end: `v[at..]` first. The portable
+/// twin of the SIMD kernels' variable shift, through memory (a load at an
+/// offset into the bytes just stored, which waits for the store).
+#[inline(always)]
+pub(crate) fn next_by(v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
+    let mut padded = [0u8; 2 * BLOCK];
+    padded[..BLOCK].copy_from_slice(&v);
+    *padded[at..].first_chunk::<BLOCK>().unwrap()
 }
 
 /// [`next`] in plain Rust, byte by byte.

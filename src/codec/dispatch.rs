@@ -15,7 +15,7 @@
 //! run every level this CPU has; a level the CPU lacks is never used, any
 //! other value is ignored, and [`implementation`] says which level runs.
 
-use super::block::{high_bits, lead_groups, next, prev, BLOCK};
+use super::block::{high_bits, lead_groups, next, next_by, prev, BLOCK};
 
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,6 +72,14 @@ pub(crate) trait Simd: Copy {
     /// it, zeros shifted in at the start (see `block::prev`): the block
     /// path's look back at the leads before a byte, in registers.
     fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK];
+
+    /// `v` with each byte replaced by the one `at` (below `BLOCK`) places
+    /// after it, zeros shifted in at the end (see `block::next_by`): the
+    /// block path's stretch of output after a character it took alone.
+    #[inline(always)]
+    fn next_by(self, v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
+        next_by(v, at)
+    }
 }
 
 /// The baseline: plain Rust, which the compiler vectorises as it can.
@@ -159,7 +167,7 @@ fn level() -> Level {
 #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 mod x86 {
     use super::{Level, Task};
-    use crate::codec::x86::Avx2;
+    use crate::codec::x86::{Avx2, Avx512};
 
     /// The best level the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
     pub(super) fn detect() -> Level {
@@ -201,8 +209,9 @@ mod x86 {
         task.run(unsafe { Avx2::new_unchecked() })
     }
 
-    /// Runs `task` compiled with AVX-512 (its kernels are the AVX2 ones,
-    /// on the wider registers the compiler vectorises the rest with).
+    /// Runs `task` compiled with AVX-512: its own lane shifts and
+    /// movemask, the AVX2 kernels for the rest, and the wider registers
+    /// the compiler vectorises the rules with.
     ///
     /// # Safety
     /// The CPU must have every feature enabled here.
@@ -211,7 +220,8 @@ mod x86 {
     )]
     #[inline]
     pub(super) unsafe fn avx512<T: Task>(task: T) -> T::Output {
-        // SAFETY: the caller promises AVX-512, which includes AVX2.
-        task.run(unsafe { Avx2::new_unchecked() })
+        // SAFETY: the caller promises every feature enabled here, which
+        // are the ones `Avx512` stands for, AVX2 included.
+        task.run(unsafe { Avx512::new_unchecked() })
     }
 }

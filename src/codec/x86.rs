@@ -3,10 +3,11 @@
 //! portable twin giving the same answer, which the tests compare it with.
 
 use core::arch::x86_64::{
-    __m256i, _mm256_alignr_epi8, _mm256_and_si256, _mm256_castsi256_si128,
+    __m256i, __m512i, _mm256_alignr_epi8, _mm256_and_si256, _mm256_castsi256_si128,
     _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
     _mm256_permute2x128_si256, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
-    _mm256_srli_epi16, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
+    _mm256_srli_epi16, _mm512_add_epi8, _mm512_maskz_permutexvar_epi8, _mm512_movepi8_mask,
+    _mm512_set1_epi8, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
 };
 
 use super::block::BLOCK;
@@ -153,6 +154,90 @@ fn prev_avx2<const L: i32>(_: Avx2, v: [u8; BLOCK]) -> [u8; BLOCK] {
     }
 }
 
+/// The token of AVX-512 F/BW/VL/VBMI/VBMI2 (and AVX2): only made where
+/// the CPU has them all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, AVX-512 F, BW, VL, VBMI and VBMI2.
+    #[inline(always)]
+    pub(crate) unsafe fn new_unchecked() -> Self {
+        Avx512(())
+    }
+
+    /// The AVX2 token, which this one implies.
+    #[inline(always)]
+    fn avx2(self) -> Avx2 {
+        Avx2(())
+    }
+}
+
+/// The byte indices 0..64, as one register's worth.
+const IOTA: [u8; BLOCK] = {
+    let mut iota = [0u8; BLOCK];
+    let mut k = 0;
+    while k < BLOCK {
+        iota[k] = k as u8;
+        k += 1;
+    }
+    iota
+};
+
+/// Each byte of `v` replaced by the one `by` places after it (`by` taken
+/// modulo 64, so negative shifts look back), zeros where `keep` has no
+/// bit: one VBMI `vpermb` across the whole register.
+#[inline(always)]
+fn permute(_: Avx512, v: [u8; BLOCK], by: u8, keep: u64) -> [u8; BLOCK] {
+    // SAFETY: the token proves the CPU has AVX-512 F/BW/VBMI; `[u8; 64]`
+    // and `__m512i` are 64 bytes of plain data either way, any bit
+    // pattern valid. `vpermb` reads only the low 6 bits of each index.
+    unsafe {
+        let v: __m512i = core::mem::transmute(v);
+        let iota: __m512i = core::mem::transmute(IOTA);
+        let index = _mm512_add_epi8(iota, _mm512_set1_epi8(by as i8));
+        core::mem::transmute(_mm512_maskz_permutexvar_epi8(keep, index, v))
+    }
+}
+
+impl Simd for Avx512 {
+    /// [`Avx2::lead_groups`].
+    #[inline(always)]
+    fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
+        self.avx2().lead_groups(block)
+    }
+
+    /// `block::high_bits` with one `vpmovb2m`.
+    #[inline(always)]
+    fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
+        // SAFETY: the token proves the CPU has AVX-512 BW; `[u8; 64]` and
+        // `__m512i` are 64 bytes of plain data either way.
+        unsafe { _mm512_movepi8_mask(core::mem::transmute::<[u8; BLOCK], __m512i>(*bytes)) }
+    }
+
+    /// [`Avx2::next`].
+    #[inline(always)]
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        self.avx2().next::<K>(v)
+    }
+
+    /// [`Avx2::prev`].
+    #[inline(always)]
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        self.avx2().prev::<K>(v)
+    }
+
+    /// `block::next_by` with one `vpermb`, in registers.
+    #[inline(always)]
+    fn next_by(self, v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
+        debug_assert!(at < BLOCK);
+        permute(self, v, at as u8, u64::MAX >> (at % BLOCK))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +309,88 @@ mod tests {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..20_000 {
             check(random_block(&mut x));
+        }
+    }
+
+    /// The AVX-512 token, where the CPU has what it stands for.
+    fn avx512() -> Option<Avx512> {
+        let has = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vbmi")
+            && std::is_x86_feature_detected!("avx512vbmi2");
+        // SAFETY: checked just here.
+        has.then(|| unsafe { Avx512::new_unchecked() })
+    }
+
+    /// The AVX-512 kernels against their portable twins (CPU permitting):
+    /// the variable shift at every distance and the movemask, over every
+    /// single byte value at every place and pseudo-random blocks; the
+    /// rest against the AVX2 ones they are.
+    #[test]
+    fn avx512_kernels_match_the_portable_ones() {
+        use crate::codec::block::next_by;
+        let check = |simd: &dyn Fn([u8; BLOCK], usize) -> [u8; BLOCK], v: [u8; BLOCK]| {
+            for at in 0..BLOCK {
+                let expect: [u8; BLOCK] =
+                    core::array::from_fn(|i| if i + at < BLOCK { v[i + at] } else { 0 });
+                assert_eq!(next_by(v, at), expect, "portable next_by {at} of {v:02X?}");
+                assert_eq!(Portable.next_by(v, at), expect, "{at} of {v:02X?}");
+                assert_eq!(simd(v, at), expect, "next_by {at} of {v:02X?}");
+            }
+        };
+        let Some(avx512) = avx512() else {
+            // The portable twin still gets checked against the definition.
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            for _ in 0..100 {
+                check(&|v, at| Portable.next_by(v, at), random_block(&mut x));
+            }
+            return;
+        };
+        let simd = |v, at| avx512.next_by(v, at);
+        for at in 0..BLOCK {
+            for b in [0x01, 0x80, 0xFF] {
+                let mut v = [0u8; BLOCK];
+                v[at] = b;
+                check(&simd, v);
+            }
+        }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2_000 {
+            let v = random_block(&mut x);
+            check(&simd, v);
+            assert_eq!(avx512.high_bits(&v), Portable.high_bits(&v), "{v:02X?}");
+            assert_eq!(avx512.lead_groups(&v), Portable.lead_groups(&v), "{v:02X?}");
+            for k in 0..3 {
+                let next = [
+                    avx512.next::<1>(v),
+                    avx512.next::<2>(v),
+                    avx512.next::<3>(v),
+                ];
+                let prev = [
+                    avx512.prev::<1>(v),
+                    avx512.prev::<2>(v),
+                    avx512.prev::<3>(v),
+                ];
+                let p_next = [
+                    Portable.next::<1>(v),
+                    Portable.next::<2>(v),
+                    Portable.next::<3>(v),
+                ];
+                let p_prev = [
+                    Portable.prev::<1>(v),
+                    Portable.prev::<2>(v),
+                    Portable.prev::<3>(v),
+                ];
+                assert_eq!(next[k], p_next[k], "next {} of {v:02X?}", k + 1);
+                assert_eq!(prev[k], p_prev[k], "prev {} of {v:02X?}", k + 1);
+            }
+        }
+        for at in 0..BLOCK {
+            let mut v = [0x7Fu8; BLOCK];
+            v[at] = 0x80;
+            assert_eq!(avx512.high_bits(&v), 1 << at);
         }
     }
 
