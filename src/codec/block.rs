@@ -13,7 +13,10 @@
 //!   no case at all: CJK, kana, Hangul, Indic scripts, most punctuation
 //!   and symbols, emoji.
 //!
-//! Everything else (`ı`, `ŉ`, `ſ`, `ΐ`, `ΰ`, which change length; the rest of
+//! Turkish `ı` (C4 B1), which uppercases to the shorter `I`, is taken too:
+//! the block drops its second byte from the output.
+//!
+//! Everything else (`ŉ`, `ſ`, `ΐ`, `ΰ`, which change length; the rest of
 //! Latin Extended-B and Cyrillic; Armenian, Georgian, fullwidth Latin;
 //! ill-formed bytes) stops the block, and the codec's run loops and general
 //! decoder take over from there.
@@ -50,7 +53,7 @@ const REACH: usize = 3;
 /// first byte that is anything else, or up to the last character boundary
 /// before the end of `src`, or to where the text is ASCII again.
 ///
-/// A well-formed character a block stops at (`ı`, which uppercases to a
+/// A well-formed character a block stops at (`ſ`, which uppercases to a
 /// shorter one, `ΐ` or `ŉ` to longer ones, a cased letter outside the
 /// block's rules) is taken by itself through the tables, and blocks go on
 /// after it; two blocks in a row that stop at once (a script the block
@@ -80,7 +83,7 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
         // characters its rules do not know, one by one.
         let (mut at, mut stop) = (0, upper.taken.min(len));
         loop {
-            push_stretch(simd, sink, &upper.bytes, at, stop);
+            push_stretch(simd, sink, &upper, at, stop);
             if stop == len {
                 // All of it. ASCII again: the ASCII fast path is several
                 // times faster.
@@ -116,19 +119,40 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
     }
 }
 
-/// Appends `upper[at..stop]` with one fixed-size store.
+/// Appends the output of the block's bytes `at..stop` with one fixed-size
+/// store: `upper.bytes[at..stop]`, less the bytes `upper.drop` leaves out.
 #[inline(always)]
 fn push_stretch<S: Slot>(
     simd: impl Simd,
     sink: &mut Sink<'_, S>,
-    upper: &[u8; BLOCK],
+    upper: &Upper,
     at: usize,
     stop: usize,
 ) {
-    if at == 0 {
-        sink.push_array(*upper, stop);
+    let bytes = if at == 0 {
+        upper.bytes
     } else {
-        sink.push_array(simd.next_by(*upper, at), stop - at);
+        simd.next_by(upper.bytes, at)
+    };
+    let len = stop - at;
+    let drop = (upper.drop >> at) & low_bits(len);
+    if drop == 0 {
+        sink.push_array(bytes, len);
+    } else {
+        sink.push_array(
+            simd.compress(bytes, !drop),
+            len - drop.count_ones() as usize,
+        );
+    }
+}
+
+/// A mask of the low `n` (at most 64) bits.
+#[inline(always)]
+fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1 << n) - 1
     }
 }
 
@@ -227,16 +251,18 @@ fn two_byte<
     }
     if EXT_A {
         let (c4, c5) = (is(0xC4), is(0xC5));
-        // ı (C4 B1) → I and ſ (C5 BF) → S are shorter, ŉ (C5 89) → ʼN
-        // longer: `block_run` takes them one by one.
-        known |= c4 & !at(0xB1) | c5 & !(at(0x89) | at(0xBF));
+        // ſ (C5 BF) → S is shorter, ŉ (C5 89) → ʼN longer: `block_run`
+        // takes them one by one. ı (C4 B1) → I is shorter too, but common
+        // (Turkish): its lead becomes `I` here and `upper_block_with`
+        // drops its second byte.
+        known |= c4 | c5 & !(at(0x89) | at(0xBF));
         // The pairs: the lowercase of each is the odd one before U+0138
         // and from U+014A, the even one otherwise.
         add |= c4 & (below(cont, 0xB8) & odd | from(cont, 0xB9) & !odd)
             | c5 & ((within(cont, 0x81, 0x88) | within(cont, 0xB9, 0xBE)) & !odd
                 | within(cont, 0x8A, 0xB7) & odd)
             | c5 & at(0x80) & 0x3F; // ŀ → Ŀ (C4 BF)
-        flip |= c5 & at(0x80) & 0x01;
+        flip |= c5 & at(0x80) & 0x01 | c4 & at(0xB1) & (0xC4 ^ b'I');
     }
     if EXTRA {
         // Latin Extended-B: Vietnamese ơ ư (U+01A1, U+01B0, each one past
@@ -428,6 +454,21 @@ pub(crate) fn next_by(v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
     *padded[at..].first_chunk::<BLOCK>().unwrap()
 }
 
+/// The bytes of `v` whose bit in `keep` is set, in order, then zeros: the
+/// portable twin of the SIMD kernels' compaction, byte by byte.
+#[inline(always)]
+pub(crate) fn compress(v: [u8; BLOCK], keep: u64) -> [u8; BLOCK] {
+    let mut out = [0u8; BLOCK];
+    let mut n = 0;
+    for (k, &b) in v.iter().enumerate() {
+        if keep >> k & 1 == 1 {
+            out[n] = b;
+            n += 1;
+        }
+    }
+    out
+}
+
 /// [`next`] in plain Rust, byte by byte.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
@@ -513,6 +554,9 @@ struct Upper {
     /// One bit per byte that is not part of a character the block knows
     /// and sees whole.
     bad: u64,
+    /// One bit per byte the output leaves out (the second byte of `ı`,
+    /// whose lead becomes `I`).
+    drop: u64,
     /// Whether the block was all ASCII.
     ascii: bool,
 }
@@ -710,7 +754,8 @@ fn upper_block_with<
     let mut flips = [0u8; BLOCK];
     let mut adds = [0u8; BLOCK]; // to the byte after the lead
     let mut adds_third = [0u8; BLOCK]; // to the byte two after it
-                                       // Arrays a group leaves at zero are neither written nor read.
+    let mut dotless = [0u8; BLOCK]; // the lead of ı, whose second byte goes
+                                    // Arrays a group leaves at zero are neither written nor read.
     let two_byte_rules = LATIN1 || EXT_A || GREEK_CYRILLIC || EXTRA;
     for k in 0..BLOCK {
         let (b, n1, n2, n3) = (block[k], n1[k], n2[k], n3[k]);
@@ -721,6 +766,9 @@ fn upper_block_with<
             start = two;
             flips[k] = two & flip;
             adds[k] = two & add;
+            if EXT_A {
+                dotless[k] = two & all(b == 0xC4) & all(n1 == 0xB1);
+            }
         }
         if WIDE {
             let cont2 = is_cont(n1) & is_cont(n2);
@@ -774,6 +822,12 @@ fn upper_block_with<
         bytes: upper,
         taken: bad_mask.trailing_zeros() as usize,
         bad: bad_mask,
+        // A lead at the block's last byte sees no second byte, so is no ı.
+        drop: if EXT_A {
+            simd.high_bits(&dotless) << 1
+        } else {
+            0
+        },
         ascii: false,
     }
 }

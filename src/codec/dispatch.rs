@@ -15,7 +15,7 @@
 //! run every level this CPU has; a level the CPU lacks is never used, any
 //! other value is ignored, and [`implementation`] says which level runs.
 
-use super::block::{high_bits, lead_groups, next, next_by, prev, BLOCK};
+use super::block::{compress, high_bits, lead_groups, next, next_by, prev, BLOCK};
 
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,6 +79,14 @@ pub(crate) trait Simd: Copy {
     #[inline(always)]
     fn next_by(self, v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
         next_by(v, at)
+    }
+
+    /// The bytes of `v` whose bit in `keep` is set, in order, then zeros
+    /// (see `block::compress`): the block path's output without the bytes
+    /// a shorter uppercase leaves out.
+    #[inline(always)]
+    fn compress(self, v: [u8; BLOCK], keep: u64) -> [u8; BLOCK] {
+        compress(v, keep)
     }
 }
 
