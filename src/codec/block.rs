@@ -40,6 +40,17 @@ use super::sink::{Sink, Slot};
 /// Bytes per step.
 pub(crate) const BLOCK: usize = 64;
 
+/// The byte indices of a block, 0..64, for masks by position.
+pub(crate) const IOTA: [u8; BLOCK] = {
+    let mut iota = [0u8; BLOCK];
+    let mut k = 0;
+    while k < BLOCK {
+        iota[k] = k as u8;
+        k += 1;
+    }
+    iota
+};
+
 /// The shortest input the block path copies into a block: below it, a
 /// few characters one at a time cost less than a whole block.
 const BLOCK_TAIL_MIN: usize = 16;
@@ -455,8 +466,9 @@ pub(crate) fn next_by(v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
 }
 
 /// The bytes of `v` whose bit in `keep` is set, in order, then zeros: the
-/// portable twin of the SIMD kernels' compaction, byte by byte.
-#[inline(always)]
+/// definition the compaction kernels (`Simd::compress`) are tested
+/// against, byte by byte (in `x86.rs`).
+#[cfg(all(test, feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 pub(crate) fn compress(v: [u8; BLOCK], keep: u64) -> [u8; BLOCK] {
     let mut out = [0u8; BLOCK];
     let mut n = 0;

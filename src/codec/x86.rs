@@ -10,7 +10,7 @@ use core::arch::x86_64::{
     _mm512_movepi8_mask, _mm512_set1_epi8, _mm_cvtsi128_si32, _mm_or_si128, _mm_srli_si128,
 };
 
-use super::block::BLOCK;
+use super::block::{BLOCK, IOTA};
 use super::dispatch::Simd;
 
 /// The token of AVX2: only made where the CPU has it.
@@ -175,17 +175,6 @@ impl Avx512 {
         Avx2(())
     }
 }
-
-/// The byte indices 0..64, as one register's worth.
-const IOTA: [u8; BLOCK] = {
-    let mut iota = [0u8; BLOCK];
-    let mut k = 0;
-    while k < BLOCK {
-        iota[k] = k as u8;
-        k += 1;
-    }
-    iota
-};
 
 /// Each byte of `v` replaced by the one `by` places after it (`by` taken
 /// modulo 64, so negative shifts look back), zeros where `keep` has no
@@ -407,9 +396,10 @@ mod tests {
         }
     }
 
-    /// The compaction against its plain twin, and the plain one against
-    /// its definition: every single byte left out and every single byte
-    /// kept at every place, then pseudo-random blocks and masks.
+    /// The compactions (AVX-512's, and the shift-and-blend one of the
+    /// other levels) against the plain twin, and that against its
+    /// definition: every single byte left out and every single byte kept
+    /// at every place, then pseudo-random blocks and masks.
     #[test]
     fn compress_matches_the_portable_one() {
         use crate::codec::block::compress;
@@ -423,6 +413,11 @@ mod tests {
             expect[..kept.len()].copy_from_slice(&kept);
             assert_eq!(compress(v, keep), expect, "{keep:064b} of {v:02X?}");
             assert_eq!(Portable.compress(v, keep), expect, "{keep:064b}");
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: checked just here.
+                let avx2 = unsafe { Avx2::new_unchecked() };
+                assert_eq!(avx2.compress(v, keep), expect, "{keep:064b} of {v:02X?}");
+            }
             if let Some(avx512) = avx512 {
                 assert_eq!(avx512.compress(v, keep), expect, "{keep:064b} of {v:02X?}");
             }
