@@ -15,7 +15,7 @@
 //! run every level this CPU has; a level the CPU lacks is never used, any
 //! other value is ignored, and [`implementation`] says which level runs.
 
-use super::block::{high_bits, lead_groups, BLOCK};
+use super::block::{high_bits, lead_groups, next, next_by, prev, BLOCK, IOTA};
 
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,13 +65,54 @@ pub(crate) trait Simd: Copy {
 
     /// The whole block rule set in one kernel, where the level has one:
     /// the uppercase of `block`, one bit per byte not part of a character
-    /// the rules know, one bit per byte with an output byte (the output
-    /// bytes in order), and whether it was all ASCII; what the portable
-    /// rules give with every rule group, and more (`ı` → `I`). `None`
-    /// leaves the block to the portable rules (the default).
+    /// the rules know, one bit per byte the output leaves out, and whether
+    /// it was all ASCII (the fields of `block::Upper`): what the portable
+    /// rules give with every rule group. `None` leaves the block to the
+    /// portable rules (the default).
     #[inline(always)]
     fn upper_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, u64, bool)> {
         None
+    }
+
+    /// `v` with each byte replaced by the one `K` (1 to 3) places after
+    /// it, zeros shifted in at the end (see `block::next`): the block
+    /// path's look at the bytes after a lead, in registers.
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK];
+
+    /// `v` with each byte replaced by the one `K` (1 to 3) places before
+    /// it, zeros shifted in at the start (see `block::prev`): the block
+    /// path's look back at the leads before a byte, in registers.
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK];
+
+    /// `v` with each byte replaced by the one `at` (below `BLOCK`) places
+    /// after it, zeros shifted in at the end (see `block::next_by`): the
+    /// block path's stretch of output after a character it took alone.
+    #[inline(always)]
+    fn next_by(self, v: [u8; BLOCK], at: usize) -> [u8; BLOCK] {
+        next_by(v, at)
+    }
+
+    /// The bytes of `v` whose bit in `keep` is set, in order, then zeros
+    /// (see `block::compress`): the block path's output without the bytes
+    /// a shorter uppercase leaves out.
+    ///
+    /// By default one [`Simd::next`] and one blend per byte left out, the
+    /// last first (a few per block in Turkish text, against a loop over
+    /// every byte).
+    #[inline(always)]
+    fn compress(self, v: [u8; BLOCK], keep: u64) -> [u8; BLOCK] {
+        let (mut out, mut drop) = (v, !keep);
+        while drop != 0 {
+            let at = BLOCK - 1 - drop.leading_zeros() as usize;
+            let after = self.next::<1>(out);
+            // A blend on byte masks, which the compiler vectorises.
+            for k in 0..BLOCK {
+                let from_at = 0u8.wrapping_sub(u8::from(IOTA[k] >= at as u8));
+                out[k] ^= (out[k] ^ after[k]) & from_at;
+            }
+            drop &= !(1 << at);
+        }
+        out
     }
 }
 
@@ -90,6 +131,16 @@ impl Simd for Portable {
     #[inline(always)]
     fn high_bits(self, bytes: &[u8; BLOCK]) -> u64 {
         high_bits(bytes)
+    }
+
+    #[inline(always)]
+    fn next<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        next::<K>(v)
+    }
+
+    #[inline(always)]
+    fn prev<const K: usize>(self, v: [u8; BLOCK]) -> [u8; BLOCK] {
+        prev::<K>(v)
     }
 }
 
@@ -150,8 +201,7 @@ fn level() -> Level {
 #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 mod x86 {
     use super::{Level, Task};
-    use crate::codec::avx512::Avx512;
-    use crate::codec::x86::Avx2;
+    use crate::codec::x86::{Avx2, Avx512};
 
     /// The best level the CPU has, capped by `UPCASE_FORCE_IMPLEMENTATION`.
     pub(super) fn detect() -> Level {
@@ -193,9 +243,9 @@ mod x86 {
         task.run(unsafe { Avx2::new_unchecked() })
     }
 
-    /// Runs `task` compiled with AVX-512: the block rules in one AVX-512
-    /// kernel (`codec/avx512.rs`), the other kernels the AVX2 ones, on the
-    /// wider registers the compiler vectorises the rest with.
+    /// Runs `task` compiled with AVX-512: the block rules as one mask
+    /// kernel (`avx512.rs`), its own lane shifts, movemask and compaction,
+    /// the AVX2 kernels for the rest.
     ///
     /// # Safety
     /// The CPU must have every feature enabled here.
@@ -204,7 +254,8 @@ mod x86 {
     )]
     #[inline]
     pub(super) unsafe fn avx512<T: Task>(task: T) -> T::Output {
-        // SAFETY: the caller promises AVX-512 (F, BW), which includes AVX2.
+        // SAFETY: the caller promises every feature enabled here, which
+        // are the ones `Avx512` stands for, AVX2 included.
         task.run(unsafe { Avx512::new_unchecked() })
     }
 }
