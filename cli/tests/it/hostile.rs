@@ -500,33 +500,52 @@ async fn header_less_connections_do_not_starve_proxied_clients() {
 }
 
 /// The server sockets' kernel send queues: the sum of `skmem`'s `w`
-/// (bytes queued for sending, with their overhead) over every established
-/// socket whose local port is `port`, from `ss -tmn`. `None` without `ss`.
-fn server_send_queue(port: u16) -> Option<(u64, usize)> {
+/// (bytes queued for sending, with their overhead) over the established
+/// sockets from `server` to one of `peers`, from `ss -tmnO` (one socket per
+/// line), and how many there were. Matching both ends matters: another
+/// test's client bound to 127.0.0.2 may hold the same port number as the
+/// server. `None` without `ss`.
+fn server_send_queue(server: SocketAddr, peers: &[SocketAddr]) -> Option<(u64, usize)> {
     let output = std::process::Command::new("ss")
         .args([
-            "-tmnH",
+            "-tmnHO",
             "state",
             "established",
-            &format!("( sport = :{port} )"),
+            &format!("( sport = :{} )", server.port()),
         ])
         .output()
         .ok()?;
     assert!(output.status.success(), "ss failed: {output:?}");
     let text = String::from_utf8_lossy(&output.stdout);
-    let queued: Vec<u64> = text
-        .split("skmem:(")
-        .skip(1)
-        .map(|fields| {
-            let fields = fields.split(')').next().unwrap();
-            fields
-                .split(',')
-                .find_map(|f| f.strip_prefix('w'))
-                .and_then(|w| w.parse().ok())
-                .expect("skmem w field")
-        })
-        .collect();
+    let mut queued = Vec::new();
+    for line in text.lines() {
+        // Recv-Q Send-Q Local Peer skmem:(...)
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(peer)) = (fields.get(2), fields.get(3)) else {
+            continue;
+        };
+        let local: SocketAddr = local.parse().expect("ss local address");
+        let peer: SocketAddr = peer.parse().expect("ss peer address");
+        if local != server || !peers.contains(&peer) {
+            continue;
+        }
+        let skmem = line.split("skmem:(").nth(1).expect("ss -m prints skmem");
+        let w = skmem
+            .split(')')
+            .next()
+            .unwrap()
+            .split(',')
+            .find_map(|f| f.strip_prefix('w'))
+            .and_then(|w| w.parse::<u64>().ok())
+            .expect("skmem w field");
+        queued.push(w);
+    }
     Some((queued.iter().sum(), queued.len()))
+}
+
+/// The local addresses of `streams`: the peers the server sees.
+fn local_addrs(streams: &[tokio::net::TcpStream]) -> Vec<SocketAddr> {
+    streams.iter().map(|s| s.local_addr().unwrap()).collect()
 }
 
 /// Floods `addr` from `clients` connections that never read, until every
@@ -565,14 +584,14 @@ async fn flood_without_reading(addr: SocketAddr, clients: usize) -> Vec<tokio::n
 async fn never_reading_clients_pin_bounded_kernel_memory() {
     const CLIENTS: usize = 100;
     const SEND_BUFFER: u64 = 64 * 1024;
-    if server_send_queue(1).is_none() {
+    if server_send_queue("127.0.0.1:1".parse().unwrap(), &[]).is_none() {
         eprintln!("SKIPPED: `ss` (iproute2) is not installed");
         return;
     }
     within(60, "never-reading clients", async {
         let uncapped = ServerProcess::start(&["--listen", "127.0.0.1:0", "--send-buffer", "0"]);
         let streams = flood_without_reading(uncapped.addr(), 5).await;
-        let (queued, sockets) = server_send_queue(uncapped.addr().port()).unwrap();
+        let (queued, sockets) = server_send_queue(uncapped.addr(), &local_addrs(&streams)).unwrap();
         eprintln!(
             "row 5: kernel autotuning: {} KiB send queue per socket ({sockets} sockets)",
             queued / sockets.max(1) as u64 / 1024
@@ -586,7 +605,7 @@ async fn never_reading_clients_pin_bounded_kernel_memory() {
             &SEND_BUFFER.to_string(),
         ]);
         let streams = flood_without_reading(server.addr(), CLIENTS).await;
-        let (queued, sockets) = server_send_queue(server.addr().port()).unwrap();
+        let (queued, sockets) = server_send_queue(server.addr(), &local_addrs(&streams)).unwrap();
         assert_eq!(sockets, CLIENTS, "every client is connected");
         eprintln!(
             "row 5: --send-buffer {SEND_BUFFER}: {} KiB send queue per socket, {} KiB in all",
