@@ -8,6 +8,9 @@
 //!     target/release/deps/instructions-HASH ascii std_writer
 //! ```
 //!
+//! `instructions-HASH ascii std_writer 1000` runs one driver 1000 times,
+//! for `perf stat` or `perf record`.
+//!
 //! `instructions-HASH alternate ROUNDS MS` times every driver instead,
 //! alternated: each round runs each driver in turn for `MS` milliseconds,
 //! on ASCII then mixed text, and the table gives each driver's median time per
@@ -66,12 +69,20 @@ fn alternate(rounds: usize, block: Duration) {
     for name in ["ascii", "mixed"] {
         let input = corpus(name);
         let mut times = vec![Vec::with_capacity(rounds); MODES.len()];
-        for _ in 0..rounds {
+        let mut padded = vec![0; input.len() + 4096];
+        for round in 0..rounds {
+            // Each round moves the input to another offset within a page,
+            // the same for every driver: whether a driver's buffers alias
+            // the input modulo 4 KiB (a stall on x86) is then luck spread
+            // evenly over the rounds, not one driver's fixed fortune.
+            let offset = round * 1031 % 4096;
+            padded[offset..offset + input.len()].copy_from_slice(&input);
+            let input = &padded[offset..offset + input.len()];
             for (mode, times) in MODES.iter().zip(&mut times) {
                 let (start, cpu_start) = (Instant::now(), on_cpu());
                 let mut runs = 0;
                 while start.elapsed() < block {
-                    run(mode, &input, &mut buffers);
+                    run(mode, input, &mut buffers);
                     runs += 1;
                 }
                 let elapsed = match (cpu_start, on_cpu()) {
@@ -116,6 +127,12 @@ fn main() {
             Duration::from_millis(ms.parse().unwrap()),
         ),
         [name, mode] => run(mode, &corpus(name), &mut buffers),
+        [name, mode, times] => {
+            let input = corpus(name);
+            for _ in 0..times.parse::<usize>().unwrap() {
+                run(mode, &input, &mut buffers);
+            }
+        }
         _ => {
             for name in ["ascii", "mixed"] {
                 let input = corpus(name);

@@ -258,9 +258,10 @@ fn drive_futures_writer(input: &[u8]) {
     ready(writer.close()).unwrap();
 }
 
-/// `FramedRead` with `UpcaseDecoder`.
+/// `FramedRead` with `UpcaseDecoder`, reading 32 KiB at a time as the
+/// `read_feed` baseline and the `read` readers do.
 fn drive_framed_read(input: &[u8]) {
-    let mut frames = FramedRead::with_capacity(black_box(input), UpcaseDecoder::new(), CHUNK);
+    let mut frames = FramedRead::with_capacity(black_box(input), UpcaseDecoder::new(), READ_BUF);
     while let Some(frame) = ready(frames.next()) {
         black_box(frame.unwrap());
     }
