@@ -152,78 +152,78 @@ const PIECE_OUT: usize = 3 * (Codec::PIECE_LEN + 3) + SLACK;
 /// steps of the codec, and written out in one inner write.
 const WRITE_BUF: usize = 2 * PIECE_OUT;
 
-/// The reading side's state: the codec and the input it has not taken yet.
+/// The reading side's state of a `read` reader: a `bufread` reader's
+/// state over a buffer of its own, which the inner stream's reads fill.
 #[derive(Debug)]
 pub(crate) struct ReadState {
-    codec: Codec,
+    state: BufReadState,
+    input: OwnBuffer,
+}
+
+/// A `read` reader's input buffer: the bytes `start..end` are read but not
+/// yet taken by the codec.
+#[derive(Debug)]
+struct OwnBuffer {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
-    eof: bool,
-    failed: bool,
 }
 
 impl ReadState {
     pub(crate) fn new(codec: Codec) -> Self {
         Self {
-            codec,
-            buf: vec![0; READ_BUF].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            eof: false,
-            failed: false,
+            state: BufReadState::new(codec),
+            input: OwnBuffer {
+                buf: vec![0; READ_BUF].into_boxed_slice(),
+                start: 0,
+                end: 0,
+            },
         }
     }
 
     pub(crate) fn codec(&self) -> &Codec {
-        &self.codec
+        self.state.codec()
     }
 
     /// Fills `out` with uppercased bytes, reading from the inner stream
-    /// through `fill` only when the codec has taken all it had. Ready with
+    /// through `read` only when the codec has taken all it had. Ready with
     /// 0 only at the end of the stream (or for an empty `out`).
     ///
-    /// Restartable: `fill` is only called before anything was written in
+    /// Restartable: `read` is only called before anything was written in
     /// this call, so a `Pending` loses nothing.
     pub(crate) fn poll_read(
         &mut self,
         out: &mut [u8],
-        mut fill: impl FnMut(&mut [u8]) -> Poll<io::Result<usize>>,
+        read: impl FnMut(&mut [u8]) -> Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
-        if out.is_empty() {
-            return Poll::Ready(Ok(0));
+        let mut inner = Filled {
+            input: &mut self.input,
+            read,
+        };
+        self.state.poll_read(out, &mut inner)
+    }
+}
+
+/// A `read` reader's buffer as a [`FillBuf`]: refilled by `read` when the
+/// codec has taken all of it.
+struct Filled<'a, F> {
+    input: &'a mut OwnBuffer,
+    read: F,
+}
+
+impl<F: FnMut(&mut [u8]) -> Poll<io::Result<usize>>> FillBuf for Filled<'_, F> {
+    fn poll_fill_buf(&mut self) -> Poll<io::Result<&[u8]>> {
+        let input = &mut *self.input;
+        if input.start == input.end {
+            let n = ready!((self.read)(&mut input.buf))?;
+            input.start = 0;
+            input.end = n;
         }
-        loop {
-            // After an error, report it (sticky) without reading on.
-            if self.start == self.end && !self.eof && !self.failed {
-                let n = ready!(fill(&mut self.buf))?;
-                self.start = 0;
-                self.end = n;
-                self.eof = n == 0;
-            }
-            let input = &self.buf[self.start..self.end];
-            let (result, read, written) = self.codec.feed_into(input, out, self.eof);
-            self.start += read;
-            match result {
-                Err(err) => {
-                    self.failed = true;
-                    return Poll::Ready(if written > 0 {
-                        Ok(written) // the error comes back next time
-                    } else {
-                        Err(err.into())
-                    });
-                }
-                Ok(CoderResult::OutputFull) => {
-                    // `out` is not empty, so something was written.
-                    debug_assert!(written > 0);
-                    return Poll::Ready(Ok(written));
-                }
-                Ok(CoderResult::InputEmpty) if written > 0 || self.eof => {
-                    return Poll::Ready(Ok(written))
-                }
-                Ok(CoderResult::InputEmpty) => {} // all held: read more
-            }
-        }
+        Poll::Ready(Ok(&input.buf[input.start..input.end]))
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.input.start += amt;
     }
 }
 

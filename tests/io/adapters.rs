@@ -372,24 +372,17 @@ proptest! {
     #![proptest_config(crate::persisted(300, REGRESSIONS))]
 
     #[test]
-    fn readers_equal_oracle(stream in stream(), script in script(), reads in out_sizes()) {
+    fn readers_equal_oracle(stream in stream(), script in script(), capacity in capacities(), reads in out_sizes()) {
         for config in CONFIGS {
             let want = oracle(config, &stream);
             prop_assert_eq!(std_reader(config, &stream, &script, &reads), want.clone(), "std {:?}", config);
             prop_assert_eq!(tokio_reader(config, &stream, &script, &reads), want.clone(), "tokio {:?}", config);
             prop_assert_eq!(futures_reader(config, &stream, &script, &reads), want.clone(), "futures {:?}", config);
-            prop_assert_eq!(framed_read(config, &stream, &script), want, "FramedRead {:?}", config);
-        }
-    }
-
-    #[test]
-    fn bufread_readers_equal_oracle(stream in stream(), script in script(), capacity in capacities(), reads in out_sizes()) {
-        for config in CONFIGS {
-            let want = oracle(config, &stream);
-            prop_assert_eq!(std_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "std {:?}", config);
-            prop_assert_eq!(std_bufreader_slice(config, &stream, &reads), want.clone(), "std over a slice {:?}", config);
-            prop_assert_eq!(tokio_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "tokio {:?}", config);
-            prop_assert_eq!(futures_bufreader(config, &stream, &script, capacity, &reads), want, "futures {:?}", config);
+            prop_assert_eq!(framed_read(config, &stream, &script), want.clone(), "FramedRead {:?}", config);
+            prop_assert_eq!(std_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "std bufread {:?}", config);
+            prop_assert_eq!(std_bufreader_slice(config, &stream, &reads), want.clone(), "std bufread over a slice {:?}", config);
+            prop_assert_eq!(tokio_bufreader(config, &stream, &script, capacity, &reads), want.clone(), "tokio bufread {:?}", config);
+            prop_assert_eq!(futures_bufreader(config, &stream, &script, capacity, &reads), want, "futures bufread {:?}", config);
         }
     }
 
