@@ -149,10 +149,15 @@ fn upper(v: Bytes) -> Masked {
         let within = |lo: u8, hi: u8| next(v.within(lo, hi));
         let odd_cont = next(odd_bytes(v));
         let even_cont = !odd_cont;
+        // The groups in turn, each taking its leads off `unclaimed`: once
+        // every lead is claimed, the later groups' compares are skipped
+        // (text in one script uses one or two groups).
+        let mut unclaimed = lead2;
         let (c2, c3) = (v.eq(0xC2), v.eq(0xC3));
-        // Latin-1, spacing modifiers, combining marks.
-        known |= c2 | c3 | v.eq(0xCB) | v.eq(0xCC);
+        // Latin-1.
         if c2 | c3 != 0 {
+            known |= c2 | c3;
+            unclaimed &= !(c2 | c3);
             let micro = c2 & at(0xB5); // µ → Μ (CE 9C)
             let sharp = c3 & at(0x9F); // ß → SS
             let y = c3 & at(0xBF); // ÿ → Ÿ (C5 B8)
@@ -168,8 +173,13 @@ fn upper(v: Bytes) -> Masked {
                 .set(latin1, 0xE0);
         }
         // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
-        let (c4, c5) = (v.eq(0xC4), v.eq(0xC5));
+        let (c4, c5) = if unclaimed != 0 {
+            (v.eq(0xC4), v.eq(0xC5))
+        } else {
+            (0, 0)
+        };
         if c4 | c5 != 0 {
+            unclaimed &= !(c4 | c5);
             // ı (C4 B1) → I is one byte shorter (and common: Turkish): the
             // lead becomes `I` and the second byte is left out. ſ (C5 BF) →
             // S, shorter, and ŉ (C5 89) → ʼN, longer, stop the block.
@@ -183,10 +193,14 @@ fn upper(v: Bytes) -> Masked {
             flip = flip.set(l_dot, 0x01);
             add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
         }
-        // Greek, Cyrillic, and the caseless scripts after them.
-        known |= v.within(0xD7, 0xDF);
-        let (ce, cf) = (v.eq(0xCE), v.eq(0xCF));
+        // Greek, Cyrillic.
+        let (ce, cf) = if unclaimed != 0 {
+            (v.eq(0xCE), v.eq(0xCF))
+        } else {
+            (0, 0)
+        };
         if ce | cf != 0 {
+            unclaimed &= !(ce | cf);
             // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
             // irregular.
             known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
@@ -199,8 +213,13 @@ fn upper(v: Bytes) -> Masked {
                 .set(cf & at(0x82), 0x21) // ς → Σ (CE A3)
                 .set(cf & within(0x8D, 0x8E), 0x01); // ύ ώ → Ύ Ώ
         }
-        let (d0, d1) = (v.eq(0xD0), v.eq(0xD1));
+        let (d0, d1) = if unclaimed != 0 {
+            (v.eq(0xD0), v.eq(0xD1))
+        } else {
+            (0, 0)
+        };
         if d0 | d1 != 0 {
+            unclaimed &= !(d0 | d1);
             known |= d0 | d1;
             flip = flip.set(d1 & upto(0x9F), 0x01);
             add = add
@@ -213,7 +232,18 @@ fn upper(v: Bytes) -> Masked {
         // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
         // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
         // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
-        let extra = v.within(0xC6, 0xCA) | v.within(0xD2, 0xD6);
+        // Spacing modifiers, combining marks, Hebrew, Arabic and the other
+        // caseless scripts up to U+07FF: known by the lead alone.
+        if unclaimed != 0 {
+            let caseless = v.eq(0xCB) | v.eq(0xCC) | v.within(0xD7, 0xDF);
+            known |= caseless;
+            unclaimed &= !caseless;
+        }
+        let extra = if unclaimed != 0 {
+            v.within(0xC6, 0xCA) | v.within(0xD2, 0xD6)
+        } else {
+            0
+        };
         if extra != 0 {
             let (c6, c8, ca) = (v.eq(0xC6), v.eq(0xC8), v.eq(0xCA));
             let (d2, d3, d4) = (v.eq(0xD2), v.eq(0xD3), v.eq(0xD4));
@@ -257,24 +287,40 @@ fn upper(v: Bytes) -> Masked {
         let second = |lo: u8, hi: u8| next(v.within(lo, hi));
         let at2 = |x: u8| next(v.eq(x));
         let is = |x: u8| v.eq(x);
-        let mut three = v.within(0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE);
-        let (e0, e2, ea, ed, ef) = (is(0xE0), is(0xE2), is(0xEA), is(0xED), is(0xEF));
-        if e0 | ed != 0 {
-            three |= e0 & next(v.ge(0xA0)) | ed & next(v.lt(0xA0));
-        }
+        // As for 2-byte leads: punctuation (E2) first, as every script
+        // has it, then CJK, Hangul and the other caseless ranges, then the
+        // rest, each only if some lead is still unclaimed.
+        let mut three = 0;
+        let e2 = is(0xE2);
+        let mut unclaimed = lead34 & !e2;
         if e2 != 0 {
             three |= e2 & !(second(0x85, 0x86) | at2(0x93) | second(0xB0, 0xB4))
                 | e2 & at2(0x86) & !(v.eq(0x84) >> 2);
+        }
+        if unclaimed != 0 {
+            let caseless = v.within(0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE);
+            three |= caseless;
+            unclaimed &= !caseless;
+        }
+        let (e0, ea, ed, ef) = if unclaimed != 0 {
+            (is(0xE0), is(0xEA), is(0xED), is(0xEF))
+        } else {
+            (0, 0, 0, 0)
+        };
+        if e0 | ed != 0 {
+            three |= e0 & next(v.ge(0xA0)) | ed & next(v.lt(0xA0));
         }
         if ea | ef != 0 {
             three |= ea & !(second(0x99, 0x9A) | second(0x9C, 0x9F) | second(0xAD, 0xAE))
                 | ef & !(at2(0xAC) | at2(0xBD));
         }
+        unclaimed &= !(e0 | ea | ed | ef);
         // Vietnamese: the Latin Extended Additional pairs U+1E00..1EFF
         // (lowercase odd, but the irregular U+1E96..1E9F); Greek
         // U+1F70..1F7D (tonos as oxia) moves to U+1FBA..1FFB.
-        let e1 = is(0xE1);
+        let e1 = if unclaimed != 0 { is(0xE1) } else { 0 };
         if e1 != 0 {
+            unclaimed &= !e1;
             let third = |lo: u8, hi: u8| v.within(lo, hi) >> 2;
             let latin = e1 & second(0xB8, 0xBB) & !(at2(0xBA) & third(0x96, 0x9F));
             let greek = e1 & at2(0xBD) & third(0xB0, 0xBD);
@@ -292,8 +338,7 @@ fn upper(v: Bytes) -> Masked {
                 .set(greek & third(0xBC, 0xBD), 0xFE); // ὼ ώ → Ὼ Ώ (E1 BF BA..BB)
         }
         let three = three & cont2;
-        let leads4 = v.within(0xF0, 0xF4);
-        if leads4 != 0 {
+        if unclaimed != 0 {
             four = (is(0xF0) & next(v.ge(0x92)) & !(at2(0x96) | at2(0x9E))
                 | v.within(0xF1, 0xF3)
                 | is(0xF4) & next(v.lt(0x90)))
