@@ -18,12 +18,13 @@ use core::mem::MaybeUninit;
 #[cfg(feature = "alloc")]
 use bytes::BytesMut;
 
+use super::block::{high_bits, BLOCK};
 use super::case::ascii_upper;
 
 /// Bytes uppercased per step in the ASCII fast path: one word for the short
 /// runs of mixed text, then long (vectorised) blocks for long runs.
 const WORD: usize = 8;
-const LONG_BLOCK: usize = 128;
+const LONG_BLOCK: usize = 2 * BLOCK;
 
 /// Scratch room past the output bound for the fixed-size stores of
 /// [`Sink::push_array`] (up to a whole block of the block path) and of
@@ -137,7 +138,7 @@ impl<'a, S: Slot> Sink<'a, S> {
             if !ascii_block::<S, LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
                 // Keep the block's ASCII prefix. (A free function: passing
                 // `self` to a call would pin the cursor in memory.)
-                let n = n + ascii_prefix_len(block);
+                let n = n + ascii_prefix_len(block.try_into().unwrap());
                 self.len += n;
                 return n;
             }
@@ -194,18 +195,15 @@ fn ascii_block<S: Slot, const B: usize>(block: &[u8; B], dst: &mut [S; B]) -> bo
     any < 0x80
 }
 
-/// How many bytes of `block` come before its first non-ASCII byte: a word
-/// at a time, as the runs of mixed text end anywhere in a long block.
+/// How many bytes of `block` come before its first non-ASCII byte (which
+/// it has): from one bit per byte, with no branch per word, as the runs of
+/// mixed text end anywhere in a long block and a chain of branches would
+/// guess wrong at almost every run's end.
 #[inline(always)]
-fn ascii_prefix_len(block: &[u8]) -> usize {
-    for (k, word) in block.chunks_exact(WORD).enumerate() {
-        let high = u64::from_le_bytes(word.try_into().unwrap()) & 0x8080_8080_8080_8080;
-        if high != 0 {
-            return k * WORD + high.trailing_zeros() as usize / 8;
-        }
-    }
-    let tail = block.chunks_exact(WORD).remainder();
-    block.len() - tail.len() + tail.iter().position(|&b| b >= 0x80).unwrap_or(tail.len())
+fn ascii_prefix_len(block: &[u8; LONG_BLOCK]) -> usize {
+    let (low, high) = block.split_at(BLOCK);
+    let bits = |half: &[u8]| u128::from(high_bits(half.try_into().unwrap()));
+    ((bits(high) << BLOCK) | bits(low)).trailing_zeros() as usize
 }
 
 /// Uppercases the ASCII bytes of a little-endian word, 8 at a time.
