@@ -62,7 +62,8 @@ const REACH: usize = 3;
 /// Uppercases the stretch of known characters at the start of `src`, a
 /// whole block per step, and returns how many bytes it took: up to the
 /// first byte that is anything else, or up to the last character boundary
-/// before the end of `src`, or to where the text is ASCII again.
+/// before the end of `src`, or to where the text is ASCII again (for
+/// [`Simd::ASCII_BLOCKS_TO_LEAVE`] blocks).
 ///
 /// A well-formed character a block stops at (`ſ`, which uppercases to a
 /// shorter one, `ΐ` or `ŉ` to longer ones, a cased letter outside the
@@ -73,9 +74,10 @@ const REACH: usize = 3;
 /// An input shorter than a block (but not very short) is copied into one,
 /// so short messages take this path too.
 #[inline(always)]
-pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
+pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
     let mut n = 0;
     let mut stopped_at_once = 0;
+    let mut ascii_blocks = 0;
     let mut hint = GroupHint::default();
     loop {
         let rest = &src[n..];
@@ -99,8 +101,16 @@ pub(crate) fn block_run<S: Slot>(simd: impl Simd, sink: &mut Sink<'_, S>, src: &
                 // All of it. ASCII again: the ASCII fast path is several
                 // times faster.
                 n += len;
-                if len < BLOCK || upper.ascii {
+                if len < BLOCK {
                     return n;
+                }
+                if upper.ascii {
+                    ascii_blocks += 1;
+                    if ascii_blocks == V::ASCII_BLOCKS_TO_LEAVE {
+                        return n;
+                    }
+                } else {
+                    ascii_blocks = 0;
                 }
                 break;
             }

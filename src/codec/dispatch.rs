@@ -56,6 +56,12 @@ pub(crate) trait Simd: Copy {
     /// and takes it exactly only when the guess fails or grows old.
     const GUESS_GROUPS: bool = false;
 
+    /// All-ASCII blocks in a row after which the block path goes back to
+    /// the ASCII fast path. One where an ASCII block costs the block path
+    /// more than the fast path; more where it costs about the same, so
+    /// text with an accent every few dozen bytes stays in one loop.
+    const ASCII_BLOCKS_TO_LEAVE: usize = 1;
+
     /// The rule groups whose lead bytes `block` holds (see
     /// `block::lead_groups`).
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8;

@@ -193,6 +193,10 @@ fn permute(_: Avx512, v: [u8; BLOCK], by: u8, keep: u64) -> [u8; BLOCK] {
 }
 
 impl Simd for Avx512 {
+    /// The mask kernel takes an ASCII block about as fast as the ASCII
+    /// fast path does (French +23 %, German +4 % over leaving at once).
+    const ASCII_BLOCKS_TO_LEAVE: usize = 4;
+
     /// [`Avx2::lead_groups`].
     #[inline(always)]
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8 {
