@@ -122,7 +122,7 @@ fn upper(v: Bytes) -> Masked {
         // SAFETY: as above.
         return unsafe { store(out, 0, 0, true) };
     }
-    let lead2 = v.within(0xC2, 0xDF) & high;
+    let lead2 = v.within(0xC2, 0xDF);
     let lead34 = v.within(0xE0, 0xF4);
     // SAFETY: as above; as `i8`, 80..BF are the bytes below C0.
     let cont = unsafe { _mm512_cmplt_epi8_mask(v.0, _mm512_set1_epi8(0xC0u8 as i8)) };
