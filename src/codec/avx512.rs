@@ -7,8 +7,8 @@
 //! every rule group (the compiler-vectorised rules the other levels run):
 //! the tests compare the two on every byte pair and every lead byte with
 //! every two bytes after it, at the start, middle and end of a block, and
-//! on blocks of text in every script. Rule groups whose lead bytes a block
-//! does not hold cost one compare each.
+//! on blocks of text in every script. The rule groups take a block's lead
+//! bytes in turn; once all are claimed, the later groups cost nothing.
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi8, _mm512_alignr_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epi8_mask,
