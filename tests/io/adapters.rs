@@ -179,9 +179,9 @@ fn std_writer(config: Config, chunks: &[&[u8]], script: &[u8], flush_every: usiz
     (data, end)
 }
 
-fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
-    use tokio::io::{AsyncRead, ReadBuf};
-    let mut reader = tio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
+/// Reads all of a Tokio `AsyncRead` in reads of `reads` sizes.
+fn tokio_read_all(mut reader: impl tokio::io::AsyncRead + Unpin, reads: &[usize]) -> Outcome {
+    use tokio::io::ReadBuf;
     read_all(
         |buf| {
             let mut buf = ReadBuf::new(buf);
@@ -190,6 +190,19 @@ fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -
         },
         reads,
     )
+}
+
+/// Reads all of a futures-io `AsyncRead` in reads of `reads` sizes.
+fn futures_read_all(mut reader: impl futures_io::AsyncRead + Unpin, reads: &[usize]) -> Outcome {
+    read_all(
+        |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
+        reads,
+    )
+}
+
+fn tokio_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
+    let reader = tio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
+    tokio_read_all(reader, reads)
 }
 
 /// The std `bufread` reader over a `BufReader` of `capacity` bytes around
@@ -231,15 +244,9 @@ fn tokio_bufreader(
     capacity: usize,
     reads: &[usize],
 ) -> Outcome {
-    use tokio::io::{AsyncRead, ReadBuf};
     let inner = tokio::io::BufReader::with_capacity(capacity, Chaos::reader(stream, script));
-    let mut reader = tio::bufread::UpcaseReader::with_config(inner, config);
-    read_all(
-        |buf| {
-            let mut buf = ReadBuf::new(buf);
-            ready(|cx| Pin::new(&mut reader).poll_read(cx, &mut buf))?;
-            Ok(buf.filled().len())
-        },
+    tokio_read_all(
+        tio::bufread::UpcaseReader::with_config(inner, config),
         reads,
     )
 }
@@ -253,11 +260,9 @@ fn futures_bufreader(
     capacity: usize,
     reads: &[usize],
 ) -> Outcome {
-    use futures_io::AsyncRead;
     let inner = smol::io::BufReader::with_capacity(capacity, Chaos::reader(stream, script));
-    let mut reader = fio::bufread::UpcaseReader::with_config(inner, config);
-    read_all(
-        |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
+    futures_read_all(
+        fio::bufread::UpcaseReader::with_config(inner, config),
         reads,
     )
 }
@@ -326,12 +331,8 @@ fn async_writer(
 }
 
 fn futures_reader(config: Config, stream: &[u8], script: &[u8], reads: &[usize]) -> Outcome {
-    use futures_io::AsyncRead;
-    let mut reader = fio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
-    read_all(
-        |buf| ready(|cx| Pin::new(&mut reader).poll_read(cx, buf)),
-        reads,
-    )
+    let reader = fio::UpcaseReader::with_config(Chaos::reader(stream, script), config);
+    futures_read_all(reader, reads)
 }
 
 /// `FramedRead` with the decoder over the chaotic reader.
