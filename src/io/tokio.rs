@@ -25,15 +25,25 @@ impl<R: AsyncRead> AsyncRead for UpcaseReader<R> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let out = buf.initialize_unfilled();
-        let n = ready!(self.poll_read_with(cx, out, |inner, cx, input| {
-            let mut input = ReadBuf::new(input);
-            ready!(inner.poll_read(cx, &mut input))?;
-            Poll::Ready(Ok(input.filled().len()))
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
+        fill(buf, |out| {
+            self.poll_read_with(cx, out, |inner, cx, input| {
+                let mut input = ReadBuf::new(input);
+                ready!(inner.poll_read(cx, &mut input))?;
+                Poll::Ready(Ok(input.filled().len()))
+            })
+        })
     }
+}
+
+/// Fills `buf` through `read`, which writes into a slice and says how much
+/// it wrote: Tokio's `ReadBuf` over the adapters' slice-based reads.
+fn fill(
+    buf: &mut ReadBuf<'_>,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<()>> {
+    let n = ready!(read(buf.initialize_unfilled()))?;
+    buf.advance(n);
+    Poll::Ready(Ok(()))
 }
 
 /// The `bufread` reader over Tokio's `AsyncBufRead`: use it when your
@@ -48,10 +58,9 @@ impl<R: tokio::io::AsyncBufRead> AsyncRead for bufread::UpcaseReader<R> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let out = buf.initialize_unfilled();
-        let n = ready!(self.poll_read_with(cx, out, R::poll_fill_buf, R::consume))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
+        fill(buf, |out| {
+            self.poll_read_with(cx, out, R::poll_fill_buf, R::consume)
+        })
     }
 }
 
