@@ -228,10 +228,6 @@ fn upper(v: Bytes) -> Masked {
                 .set(d1 & within(0x90, 0x9F), 0xF0) // ѐ..џ → Ѐ..Џ (D0 80..8F)
                 .set(d1 & from(0xA0) & odd_cont, 0xFF); // Ѡ..ѿ pairs
         }
-        // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
-        // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
-        // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
-        // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
         // Spacing modifiers, combining marks, Hebrew, Arabic and the other
         // caseless scripts up to U+07FF: known by the lead alone.
         if unclaimed != 0 {
@@ -239,6 +235,10 @@ fn upper(v: Bytes) -> Masked {
             known |= caseless;
             unclaimed &= !caseless;
         }
+        // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
+        // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
+        // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
+        // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
         let extra = if unclaimed != 0 {
             v.within(0xC6, 0xCA) | v.within(0xD2, 0xD6)
         } else {

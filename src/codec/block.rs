@@ -98,8 +98,8 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
         loop {
             push_stretch(simd, sink, &upper, at, stop);
             if stop == len {
-                // All of it. ASCII again: the ASCII fast path is several
-                // times faster.
+                // All of it. ASCII again (for long enough): the ASCII fast
+                // path is faster at every level but AVX-512.
                 n += len;
                 if len < BLOCK {
                     return n;
