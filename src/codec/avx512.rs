@@ -62,6 +62,16 @@ impl Bytes {
         unsafe { _mm512_cmpge_epi8_mask(self.0, _mm512_set1_epi8(x as i8)) }
     }
 
+    /// [`Bytes::eq`] of each of `leads`, or all zeros without a compare when
+    /// no lead byte is left `unclaimed` by the rule groups before.
+    #[inline(always)]
+    fn eq_unclaimed<const N: usize>(self, unclaimed: u64, leads: [u8; N]) -> [u64; N] {
+        if unclaimed == 0 {
+            return [0; N];
+        }
+        leads.map(|x| self.eq(x))
+    }
+
     /// Bit `k`: `lo <= byte k <= hi`.
     #[inline(always)]
     fn within(self, lo: u8, hi: u8) -> u64 {
@@ -173,11 +183,7 @@ fn upper(v: Bytes) -> Masked {
                 .set(latin1, 0xE0);
         }
         // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
-        let (c4, c5) = if unclaimed != 0 {
-            (v.eq(0xC4), v.eq(0xC5))
-        } else {
-            (0, 0)
-        };
+        let [c4, c5] = v.eq_unclaimed(unclaimed, [0xC4, 0xC5]);
         if c4 | c5 != 0 {
             unclaimed &= !(c4 | c5);
             // ı (C4 B1) → I is one byte shorter (and common: Turkish): the
@@ -194,11 +200,7 @@ fn upper(v: Bytes) -> Masked {
             add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
         }
         // Greek, Cyrillic.
-        let (ce, cf) = if unclaimed != 0 {
-            (v.eq(0xCE), v.eq(0xCF))
-        } else {
-            (0, 0)
-        };
+        let [ce, cf] = v.eq_unclaimed(unclaimed, [0xCE, 0xCF]);
         if ce | cf != 0 {
             unclaimed &= !(ce | cf);
             // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
@@ -213,11 +215,7 @@ fn upper(v: Bytes) -> Masked {
                 .set(cf & at(0x82), 0x21) // ς → Σ (CE A3)
                 .set(cf & within(0x8D, 0x8E), 0x01); // ύ ώ → Ύ Ώ
         }
-        let (d0, d1) = if unclaimed != 0 {
-            (v.eq(0xD0), v.eq(0xD1))
-        } else {
-            (0, 0)
-        };
+        let [d0, d1] = v.eq_unclaimed(unclaimed, [0xD0, 0xD1]);
         if d0 | d1 != 0 {
             unclaimed &= !(d0 | d1);
             known |= d0 | d1;
@@ -302,11 +300,7 @@ fn upper(v: Bytes) -> Masked {
             three |= caseless;
             unclaimed &= !caseless;
         }
-        let (e0, ea, ed, ef) = if unclaimed != 0 {
-            (is(0xE0), is(0xEA), is(0xED), is(0xEF))
-        } else {
-            (0, 0, 0, 0)
-        };
+        let [e0, ea, ed, ef] = v.eq_unclaimed(unclaimed, [0xE0, 0xEA, 0xED, 0xEF]);
         if e0 | ed != 0 {
             three |= e0 & next(v.ge(0xA0)) | ed & next(v.lt(0xA0));
         }
@@ -318,7 +312,7 @@ fn upper(v: Bytes) -> Masked {
         // Vietnamese: the Latin Extended Additional pairs U+1E00..1EFF
         // (lowercase odd, but the irregular U+1E96..1E9F); Greek
         // U+1F70..1F7D (tonos as oxia) moves to U+1FBA..1FFB.
-        let e1 = if unclaimed != 0 { is(0xE1) } else { 0 };
+        let [e1] = v.eq_unclaimed(unclaimed, [0xE1]);
         if e1 != 0 {
             unclaimed &= !e1;
             let third = |lo: u8, hi: u8| v.within(lo, hi) >> 2;
