@@ -82,7 +82,28 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
     loop {
         let rest = &src[n..];
         let (upper, len) = if let Some(block) = rest.first_chunk::<BLOCK>() {
-            (upper_block(simd, block, &mut hint), BLOCK)
+            let upper = upper_block(simd, block, &mut hint);
+            // The usual case, every whole character known: the next block
+            // starts after the last whole one, an address the CPU can
+            // compute from the block's last bytes without waiting for the
+            // rules (so several blocks are in flight at once).
+            let whole = BLOCK - cut_at_end(block);
+            if upper.taken >= whole {
+                push_stretch(simd, sink, &upper, 0, whole);
+                n += whole;
+                // ASCII again (for long enough): the ASCII fast path is
+                // faster at every level but AVX-512.
+                if upper.ascii {
+                    ascii_blocks += 1;
+                    if ascii_blocks == V::ASCII_BLOCKS_TO_LEAVE {
+                        return n;
+                    }
+                } else {
+                    ascii_blocks = 0;
+                }
+                continue;
+            }
+            (upper, BLOCK)
         } else if rest.len() >= BLOCK_TAIL_MIN {
             // Zeros after the end are ASCII, so they would count as taken:
             // stop at the real end. A character cut by it is not taken.
@@ -98,20 +119,13 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
         loop {
             push_stretch(simd, sink, &upper, at, stop);
             if stop == len {
-                // All of it. ASCII again (for long enough): the ASCII fast
-                // path is faster at every level but AVX-512.
+                // All of it, with characters the rules do not know in it
+                // (an ASCII block took the way above): not ASCII.
                 n += len;
                 if len < BLOCK {
                     return n;
                 }
-                if upper.ascii {
-                    ascii_blocks += 1;
-                    if ascii_blocks == V::ASCII_BLOCKS_TO_LEAVE {
-                        return n;
-                    }
-                } else {
-                    ascii_blocks = 0;
-                }
+                ascii_blocks = 0;
                 break;
             }
             if len == BLOCK && stop >= BLOCK - REACH {
@@ -138,6 +152,29 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
             stop = first_bad_from(upper.bad, at).min(len);
         }
     }
+}
+
+/// How many bytes at the end of `block` belong to a character the end
+/// cuts: 1 after a lead byte in the last place, 2 after a 3- or 4-byte
+/// lead in the second last, 3 after a 4-byte lead in the third last.
+///
+/// Only a hint: a cut too small leaves the cut character's bytes to the
+/// rules, which stop at them; one too large ends the block early. Neither
+/// changes the output.
+///
+/// Branch-free, and from a load of its own: the compiler would otherwise
+/// take the bytes out of the block's vector register, which puts the
+/// vector load and two extracts on the path from one block to the next.
+#[inline(always)]
+fn cut_at_end(block: &[u8; BLOCK]) -> usize {
+    // SAFETY: the pointer is to bytes 60..64 of the 64-byte `block`,
+    // valid for reads, and `[u8; 4]` has alignment 1.
+    let last = unsafe { core::ptr::read_volatile(block[60..].as_ptr().cast::<[u8; 4]>()) };
+    let [_, a, b, c] = last;
+    let one = usize::from(c >= 0xC0);
+    let two = 2 * usize::from(b >= 0xE0);
+    let three = 3 * usize::from(a >= 0xF0);
+    one.max(two).max(three)
 }
 
 /// Appends the output of the block's bytes `at..stop` with one fixed-size
