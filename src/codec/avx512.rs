@@ -242,37 +242,44 @@ fn upper(v: Bytes) -> Masked {
         } else {
             0
         };
+        // Three sub-groups, each only when its leads are there (Vietnamese
+        // needs the first, Ukrainian the second, Armenian the third).
         if extra != 0 {
             let (c6, c8, ca) = (v.eq(0xC6), v.eq(0xC8), v.eq(0xCA));
-            let (d2, d3, d4) = (v.eq(0xD2), v.eq(0xD3), v.eq(0xD4));
-            let (d5, d6) = (v.eq(0xD5), v.eq(0xD6));
-            let pairs_0200 = c8 & upto(0xB3);
-            // Armenian և (D6 87) becomes two letters.
-            known |= c6 & (within(0xA0, 0xA1) | within(0xAF, 0xB0))
-                | pairs_0200
-                | ca & from(0xB0)
-                | d2
-                | d3
-                | d4
-                | d5
-                | d6 & !at(0x87);
-            let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
-            let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
-            flip = flip
-                .set(armenian_d5, 0xD5 ^ 0xD4)
-                .set(armenian_d6, 0xD6 ^ 0xD5);
-            add = add
-                .set(
-                    c6 & (at(0xA1) | at(0xB0))
-                        | pairs_0200 & odd_cont & !at(0xA1)
-                        | d2 & odd_cont & (at(0x81) | from(0x8B)) // ҁ, Ҋ..ҿ pairs
-                        | d3 & (within(0x81, 0x8E) & even_cont | from(0x90) & odd_cont)
-                        | d4 & odd_cont & upto(0xAF), // Ԁ..ԯ pairs
+            if c6 | c8 | ca != 0 {
+                let pairs_0200 = c8 & upto(0xB3);
+                known |=
+                    c6 & (within(0xA0, 0xA1) | within(0xAF, 0xB0)) | pairs_0200 | ca & from(0xB0);
+                add = add.set(
+                    c6 & (at(0xA1) | at(0xB0)) | pairs_0200 & odd_cont & !at(0xA1),
                     0xFF,
-                )
-                .set(d3 & at(0x8F), 0xF1) // ӏ → Ӏ (D3 80)
-                .set(armenian_d5 | armenian_d6, 0x10)
-                .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
+                );
+            }
+            let (d2, d3, d4) = (v.eq(0xD2), v.eq(0xD3), v.eq(0xD4));
+            if d2 | d3 | d4 != 0 {
+                known |= d2 | d3 | d4;
+                add = add
+                    .set(
+                        d2 & odd_cont & (at(0x81) | from(0x8B)) // ҁ, Ҋ..ҿ pairs
+                            | d3 & (within(0x81, 0x8E) & even_cont | from(0x90) & odd_cont)
+                            | d4 & odd_cont & upto(0xAF), // Ԁ..ԯ pairs
+                        0xFF,
+                    )
+                    .set(d3 & at(0x8F), 0xF1); // ӏ → Ӏ (D3 80)
+            }
+            let (d5, d6) = (v.eq(0xD5), v.eq(0xD6));
+            if d5 | d6 != 0 {
+                // Armenian և (D6 87) becomes two letters.
+                known |= d5 | d6 & !at(0x87);
+                let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
+                let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
+                flip = flip
+                    .set(armenian_d5, 0xD5 ^ 0xD4)
+                    .set(armenian_d6, 0xD6 ^ 0xD5);
+                add = add
+                    .set(armenian_d5 | armenian_d6, 0x10)
+                    .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
+            }
         }
     }
     let two = lead2 & known & cont1;
@@ -354,18 +361,16 @@ fn upper(v: Bytes) -> Masked {
             (two | e1_known) << 1,
             shift_up::<15>(add.0),
         );
-        let out = _mm512_add_epi8(_mm512_xor_si512(out, flips), adds);
-        let adds3 = _mm512_mask_mov_epi8(
-            _mm512_setzero_si512(),
-            e1_known << 2,
-            shift_up::<14>(add3.0),
-        );
-        store(
-            _mm512_add_epi8(out, adds3),
-            !covered,
-            (shorter & two) << 1,
-            false,
-        )
+        let mut out = _mm512_add_epi8(_mm512_xor_si512(out, flips), adds);
+        if e1_known != 0 {
+            let adds3 = _mm512_mask_mov_epi8(
+                _mm512_setzero_si512(),
+                e1_known << 2,
+                shift_up::<14>(add3.0),
+            );
+            out = _mm512_add_epi8(out, adds3);
+        }
+        store(out, !covered, (shorter & two) << 1, false)
     }
 }
 
