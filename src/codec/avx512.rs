@@ -13,9 +13,9 @@
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi8, _mm512_alignr_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epi8_mask,
     _mm512_cmple_epu8_mask, _mm512_cmplt_epi8_mask, _mm512_loadu_si512, _mm512_mask_mov_epi8,
-    _mm512_mask_sub_epi8, _mm512_movepi8_mask, _mm512_permutex2var_epi64, _mm512_set1_epi8,
-    _mm512_setr_epi64, _mm512_setzero_si512, _mm512_storeu_si512, _mm512_sub_epi8,
-    _mm512_test_epi8_mask, _mm512_xor_si512,
+    _mm512_mask_sub_epi8, _mm512_movepi8_mask, _mm512_permutex2var_epi64, _mm512_permutexvar_epi8,
+    _mm512_set1_epi8, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_storeu_si512,
+    _mm512_sub_epi8, _mm512_test_epi8_mask, _mm512_xor_si512,
 };
 
 use super::block::BLOCK;
@@ -106,6 +106,77 @@ impl Lanes {
     }
 }
 
+/// The rule group of each lead byte C0..FF, by its low six bits (2-byte
+/// leads are 00..1F, 3- and 4-byte leads 20..3F): one lookup gives every
+/// byte its group, and one test per group says whether a block has any of
+/// its leads (where two compares of lead bytes or more would).
+const GROUPS: [u8; 64] = {
+    let mut table = [0u8; 64];
+    let mut b = 0xC0usize;
+    while b <= 0xFF {
+        table[b & 0x3F] = match b as u8 {
+            0xC4 | 0xC5 => group::EXT_A,
+            0xCE | 0xCF => group::GREEK,
+            0xD0 | 0xD1 => group::CYRILLIC,
+            0xCB | 0xCC | 0xD7..=0xDF => group::CASELESS,
+            0xC6..=0xCA | 0xD2..=0xD6 => group::EXTRA,
+            0xE3..=0xE9 | 0xEB | 0xEC | 0xEE => group::CASELESS,
+            0xE0 | 0xEA | 0xED | 0xEF => group::EXCEPTIONS,
+            0xF0..=0xF4 => group::FOUR,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The bits of [`GROUPS`]. 2-byte and 3-byte leads share them: the masks
+/// of lead bytes tell the two apart.
+mod group {
+    /// Latin Extended-A, C4 C5.
+    pub(super) const EXT_A: u8 = 1;
+    /// Greek, CE CF.
+    pub(super) const GREEK: u8 = 2;
+    /// Cyrillic, D0 D1.
+    pub(super) const CYRILLIC: u8 = 4;
+    /// Known by the lead alone: CB CC D7..DF; E3..E9 EB EC EE.
+    pub(super) const CASELESS: u8 = 8;
+    /// Latin Extended-B, IPA, more Cyrillic, Armenian: C6..CA D2..D6.
+    pub(super) const EXTRA: u8 = 16;
+    /// Caseless but for a few second bytes: E0 EA ED EF.
+    pub(super) const EXCEPTIONS: u8 = 32;
+    /// 4-byte leads, F0..F4.
+    pub(super) const FOUR: u8 = 64;
+}
+
+/// Each byte's [`GROUPS`] entry, for the rule groups to claim their leads.
+#[derive(Clone, Copy)]
+struct Groups(__m512i);
+
+impl Groups {
+    /// The entries of `v`'s bytes (`vpermb` takes the low six bits).
+    #[inline(always)]
+    fn of(v: Bytes) -> Self {
+        // SAFETY: as in `Bytes::eq` (VBMI for `vpermb`); the load reads
+        // the 64 bytes of `GROUPS`.
+        Groups(unsafe { _mm512_permutexvar_epi8(v.0, _mm512_loadu_si512(GROUPS.as_ptr().cast())) })
+    }
+
+    /// The leads in `unclaimed` of the group `bit`, taken off
+    /// `unclaimed`; no test at all once every lead is claimed.
+    #[inline(always)]
+    fn take(self, bit: u8, unclaimed: &mut u64) -> u64 {
+        if *unclaimed == 0 {
+            return 0;
+        }
+        // SAFETY: as in `Groups::of`.
+        let leads =
+            unsafe { _mm512_test_epi8_mask(self.0, _mm512_set1_epi8(bit as i8)) } & *unclaimed;
+        *unclaimed &= !leads;
+        leads
+    }
+}
+
 /// The uppercase of `block` (which starts on a character boundary).
 ///
 /// # Safety
@@ -146,6 +217,7 @@ fn upper(v: Bytes) -> Masked {
 
     // Per rule: the leads it applies to (with a continuation byte after
     // them), what to XOR into the lead, what to add to the byte after it.
+    let groups = Groups::of(v);
     let mut known = 0u64;
     let mut shorter = 0u64;
     let (mut flip, mut add) = (Lanes::zero(v), Lanes::zero(v));
@@ -183,9 +255,8 @@ fn upper(v: Bytes) -> Masked {
                 .set(latin1, 0xE0);
         }
         // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
-        let [c4, c5] = v.eq_unclaimed(unclaimed, [0xC4, 0xC5]);
-        if c4 | c5 != 0 {
-            unclaimed &= !(c4 | c5);
+        if groups.take(group::EXT_A, &mut unclaimed) != 0 {
+            let (c4, c5) = (v.eq(0xC4), v.eq(0xC5));
             // ı (C4 B1) → I is one byte shorter (and common: Turkish): the
             // lead becomes `I` and the second byte is left out. ſ (C5 BF) →
             // S, shorter, and ŉ (C5 89) → ʼN, longer, stop the block.
@@ -200,9 +271,8 @@ fn upper(v: Bytes) -> Masked {
             add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
         }
         // Greek, Cyrillic.
-        let [ce, cf] = v.eq_unclaimed(unclaimed, [0xCE, 0xCF]);
-        if ce | cf != 0 {
-            unclaimed &= !(ce | cf);
+        if groups.take(group::GREEK, &mut unclaimed) != 0 {
+            let (ce, cf) = (v.eq(0xCE), v.eq(0xCF));
             // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
             // irregular.
             known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
@@ -215,9 +285,8 @@ fn upper(v: Bytes) -> Masked {
                 .set(cf & at(0x82), 0x21) // ς → Σ (CE A3)
                 .set(cf & within(0x8D, 0x8E), 0x01); // ύ ώ → Ύ Ώ
         }
-        let [d0, d1] = v.eq_unclaimed(unclaimed, [0xD0, 0xD1]);
-        if d0 | d1 != 0 {
-            unclaimed &= !(d0 | d1);
+        if groups.take(group::CYRILLIC, &mut unclaimed) != 0 {
+            let (d0, d1) = (v.eq(0xD0), v.eq(0xD1));
             known |= d0 | d1;
             flip = flip.set(d1 & upto(0x9F), 0x01);
             add = add
@@ -228,23 +297,14 @@ fn upper(v: Bytes) -> Masked {
         }
         // Spacing modifiers, combining marks, Hebrew, Arabic and the other
         // caseless scripts up to U+07FF: known by the lead alone.
-        if unclaimed != 0 {
-            let caseless = v.eq(0xCB) | v.eq(0xCC) | v.within(0xD7, 0xDF);
-            known |= caseless;
-            unclaimed &= !caseless;
-        }
+        known |= groups.take(group::CASELESS, &mut unclaimed);
         // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
         // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
         // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
         // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
-        let extra = if unclaimed != 0 {
-            v.within(0xC6, 0xCA) | v.within(0xD2, 0xD6)
-        } else {
-            0
-        };
         // Three sub-groups, each only when its leads are there (Vietnamese
         // needs the first, Ukrainian the second, Armenian the third).
-        if extra != 0 {
+        if groups.take(group::EXTRA, &mut unclaimed) != 0 {
             let (c6, c8, ca) = (v.eq(0xC6), v.eq(0xC8), v.eq(0xCA));
             if c6 | c8 | ca != 0 {
                 let pairs_0200 = c8 & upto(0xB3);
@@ -302,20 +362,14 @@ fn upper(v: Bytes) -> Masked {
             three |= e2 & !(second(0x85, 0x86) | at2(0x93) | second(0xB0, 0xB4))
                 | e2 & at2(0x86) & !(v.eq(0x84) >> 2);
         }
-        if unclaimed != 0 {
-            let caseless = v.within(0xE3, 0xE9) | is(0xEB) | is(0xEC) | is(0xEE);
-            three |= caseless;
-            unclaimed &= !caseless;
-        }
-        let [e0, ea, ed, ef] = v.eq_unclaimed(unclaimed, [0xE0, 0xEA, 0xED, 0xEF]);
-        if e0 | ed != 0 {
-            three |= e0 & next(v.ge(0xA0)) | ed & next(v.lt(0xA0));
-        }
-        if ea | ef != 0 {
-            three |= ea & !(second(0x99, 0x9A) | second(0x9C, 0x9F) | second(0xAD, 0xAE))
+        three |= groups.take(group::CASELESS, &mut unclaimed);
+        if groups.take(group::EXCEPTIONS, &mut unclaimed) != 0 {
+            let [e0, ea, ed, ef] = [0xE0, 0xEA, 0xED, 0xEF].map(is);
+            three |= e0 & next(v.ge(0xA0))
+                | ed & next(v.lt(0xA0))
+                | ea & !(second(0x99, 0x9A) | second(0x9C, 0x9F) | second(0xAD, 0xAE))
                 | ef & !(at2(0xAC) | at2(0xBD));
         }
-        unclaimed &= !(e0 | ea | ed | ef);
         // Vietnamese: the Latin Extended Additional pairs U+1E00..1EFF
         // (lowercase odd, but the irregular U+1E96..1E9F); Greek
         // U+1F70..1F7D (tonos as oxia) moves to U+1FBA..1FFB.
@@ -339,7 +393,7 @@ fn upper(v: Bytes) -> Masked {
                 .set(greek & third(0xBC, 0xBD), 0xFE); // ὼ ώ → Ὼ Ώ (E1 BF BA..BB)
         }
         let three = three & cont2;
-        if unclaimed != 0 {
+        if groups.take(group::FOUR, &mut unclaimed) != 0 {
             four = (is(0xF0) & next(v.ge(0x92)) & !(at2(0x96) | at2(0x9E))
                 | v.within(0xF1, 0xF3)
                 | is(0xF4) & next(v.lt(0x90)))
