@@ -119,7 +119,9 @@ const GROUPS: [u8; 64] = {
             0xCE | 0xCF => group::GREEK,
             0xD0 | 0xD1 => group::CYRILLIC,
             0xCB | 0xCC | 0xD7..=0xDF => group::CASELESS,
-            0xC6..=0xCA | 0xD2..=0xD6 => group::EXTRA,
+            0xC6 | 0xC8 | 0xCA => group::LATIN_B,
+            0xD2 | 0xD3 => group::CYRILLIC_MORE,
+            0xD4..=0xD6 => group::ARMENIAN,
             0xE3..=0xE9 | 0xEB | 0xEC | 0xEE => group::CASELESS,
             0xE0 | 0xEA | 0xED | 0xEF => group::EXCEPTIONS,
             0xF0..=0xF4 => group::FOUR,
@@ -141,12 +143,16 @@ mod group {
     pub(super) const CYRILLIC: u8 = 4;
     /// Known by the lead alone: CB CC D7..DF; E3..E9 EB EC EE.
     pub(super) const CASELESS: u8 = 8;
-    /// Latin Extended-B, IPA, more Cyrillic, Armenian: C6..CA D2..D6.
-    pub(super) const EXTRA: u8 = 16;
+    /// Latin Extended-B and spacing modifier letters: C6 C8 CA.
+    pub(super) const LATIN_B: u8 = 16;
+    /// Cyrillic past U+047F: D2 D3.
+    pub(super) const CYRILLIC_MORE: u8 = 32;
+    /// The Cyrillic Supplement and Armenian: D4..D6.
+    pub(super) const ARMENIAN: u8 = 64;
     /// Caseless but for a few second bytes: E0 EA ED EF.
-    pub(super) const EXCEPTIONS: u8 = 32;
+    pub(super) const EXCEPTIONS: u8 = 16;
     /// 4-byte leads, F0..F4.
-    pub(super) const FOUR: u8 = 64;
+    pub(super) const FOUR: u8 = 32;
 }
 
 /// Each byte's [`GROUPS`] entry, for the rule groups to claim their leads.
@@ -301,45 +307,46 @@ fn upper(v: Bytes) -> Masked {
         // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
         // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
         // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
-        // (ʼ), which have no case; Cyrillic past U+047F and Armenian.
-        // Three sub-groups, each only when its leads are there (Vietnamese
-        // needs the first, Ukrainian the second, Armenian the third).
-        if groups.take(group::EXTRA, &mut unclaimed) != 0 {
+        // (ʼ), which have no case.
+        if groups.take(group::LATIN_B, &mut unclaimed) != 0 {
             let (c6, c8, ca) = (v.eq(0xC6), v.eq(0xC8), v.eq(0xCA));
-            if c6 | c8 | ca != 0 {
-                let pairs_0200 = c8 & upto(0xB3);
-                known |=
-                    c6 & (within(0xA0, 0xA1) | within(0xAF, 0xB0)) | pairs_0200 | ca & from(0xB0);
-                add = add.set(
-                    c6 & (at(0xA1) | at(0xB0)) | pairs_0200 & odd_cont & !at(0xA1),
+            let pairs_0200 = c8 & upto(0xB3);
+            known |= c6 & (within(0xA0, 0xA1) | within(0xAF, 0xB0)) | pairs_0200 | ca & from(0xB0);
+            add = add.set(
+                c6 & (at(0xA1) | at(0xB0)) | pairs_0200 & odd_cont & !at(0xA1),
+                0xFF,
+            );
+        }
+        // Cyrillic past U+047F: ґ and the other pairs.
+        let cyrillic_more = groups.take(group::CYRILLIC_MORE, &mut unclaimed);
+        if cyrillic_more != 0 {
+            let d3 = v.eq(0xD3);
+            let d2 = cyrillic_more & !d3;
+            known |= cyrillic_more;
+            add = add
+                .set(
+                    d2 & odd_cont & (at(0x81) | from(0x8B)) // ҁ, Ҋ..ҿ pairs
+                        | d3 & (within(0x81, 0x8E) & even_cont | from(0x90) & odd_cont),
                     0xFF,
-                );
-            }
-            let (d2, d3, d4) = (v.eq(0xD2), v.eq(0xD3), v.eq(0xD4));
-            if d2 | d3 | d4 != 0 {
-                known |= d2 | d3 | d4;
-                add = add
-                    .set(
-                        d2 & odd_cont & (at(0x81) | from(0x8B)) // ҁ, Ҋ..ҿ pairs
-                            | d3 & (within(0x81, 0x8E) & even_cont | from(0x90) & odd_cont)
-                            | d4 & odd_cont & upto(0xAF), // Ԁ..ԯ pairs
-                        0xFF,
-                    )
-                    .set(d3 & at(0x8F), 0xF1); // ӏ → Ӏ (D3 80)
-            }
-            let (d5, d6) = (v.eq(0xD5), v.eq(0xD6));
-            if d5 | d6 != 0 {
-                // Armenian և (D6 87) becomes two letters.
-                known |= d5 | d6 & !at(0x87);
-                let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
-                let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
-                flip = flip
-                    .set(armenian_d5, 0xD5 ^ 0xD4)
-                    .set(armenian_d6, 0xD6 ^ 0xD5);
-                add = add
-                    .set(armenian_d5 | armenian_d6, 0x10)
-                    .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
-            }
+                )
+                .set(d3 & at(0x8F), 0xF1); // ӏ → Ӏ (D3 80)
+        }
+        // The Cyrillic Supplement's pairs and Armenian.
+        let armenian = groups.take(group::ARMENIAN, &mut unclaimed);
+        if armenian != 0 {
+            let (d4, d5) = (v.eq(0xD4), v.eq(0xD5));
+            let d6 = armenian & !(d4 | d5);
+            // Armenian և (D6 87) becomes two letters.
+            known |= armenian & !(d6 & at(0x87));
+            let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
+            let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
+            flip = flip
+                .set(armenian_d5, 0xD5 ^ 0xD4)
+                .set(armenian_d6, 0xD6 ^ 0xD5);
+            add = add
+                .set(d4 & odd_cont & upto(0xAF), 0xFF) // Ԁ..ԯ pairs
+                .set(armenian_d5 | armenian_d6, 0x10)
+                .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
         }
     }
     let two = lead2 & known & cont1;
