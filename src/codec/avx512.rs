@@ -13,9 +13,10 @@
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi8, _mm512_alignr_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epi8_mask,
     _mm512_cmple_epu8_mask, _mm512_cmplt_epi8_mask, _mm512_loadu_si512, _mm512_mask_mov_epi8,
-    _mm512_mask_sub_epi8, _mm512_movepi8_mask, _mm512_permutex2var_epi64, _mm512_permutexvar_epi8,
-    _mm512_set1_epi8, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_storeu_si512,
-    _mm512_sub_epi8, _mm512_test_epi8_mask, _mm512_xor_si512,
+    _mm512_mask_sub_epi8, _mm512_movepi8_mask, _mm512_permutex2var_epi64, _mm512_permutex2var_epi8,
+    _mm512_permutexvar_epi8, _mm512_set1_epi8, _mm512_setr_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi16, _mm512_storeu_si512, _mm512_sub_epi8, _mm512_ternarylogic_epi32,
+    _mm512_test_epi8_mask, _mm512_xor_si512,
 };
 
 use super::block::BLOCK;
@@ -104,7 +105,100 @@ impl Lanes {
         // SAFETY: as in `Bytes::eq`.
         Lanes(unsafe { _mm512_mask_mov_epi8(self.0, mask, _mm512_set1_epi8(x as i8)) })
     }
+
+    /// The bytes of `from` in the bytes of `mask`, the others as they were.
+    #[inline(always)]
+    fn set_from(self, mask: u64, from: __m512i) -> Self {
+        // SAFETY: as in `Bytes::eq`.
+        Lanes(unsafe { _mm512_mask_mov_epi8(self.0, mask, from) })
+    }
 }
+
+/// What to add to the second byte of each 2-byte character whose lead is
+/// `LEAD` or `LEAD + 1`, by `(lead & 1) << 6 | second & 0x3F`: one
+/// `vpermi2b` for a whole script's rules.
+#[repr(align(64))]
+struct PairTable([u8; 128]);
+
+impl PairTable {
+    /// The entries for the leads of `v` (and the bytes after them), at
+    /// the leads' places; anything at other places.
+    #[inline(always)]
+    fn lookup(&self, v: Bytes) -> __m512i {
+        const AFTER: [u8; BLOCK] = {
+            let mut after = [0u8; BLOCK];
+            let mut k = 0;
+            while k < BLOCK {
+                after[k] = (k as u8 + 1) % BLOCK as u8;
+                k += 1;
+            }
+            after
+        };
+        // SAFETY: as in `Bytes::eq` (VBMI for `vpermb`/`vpermi2b`); the
+        // loads read the 64 bytes of `AFTER` and the 128 of the table.
+        unsafe {
+            let next = _mm512_permutexvar_epi8(_mm512_loadu_si512(AFTER.as_ptr().cast()), v.0);
+            // Bits 0..5 from the byte after, bit 6 from the lead's bit 0:
+            // (next & 3F) | (lead << 6 & ~3F), a bitwise select.
+            let index = _mm512_ternarylogic_epi32::<0xE4>(
+                next,
+                _mm512_slli_epi16::<6>(v.0),
+                _mm512_set1_epi8(0x3F),
+            );
+            let table = self.0.as_ptr();
+            _mm512_permutex2var_epi8(
+                _mm512_loadu_si512(table.cast()),
+                index,
+                _mm512_loadu_si512(table.add(BLOCK).cast()),
+            )
+        }
+    }
+}
+
+/// Greek: CE AC ά → Ά, CE AD..AF έ ή ί → Έ Ή Ί, CE B1..BF α..ο; CF 80..8B
+/// π..ϋ → Π..Ϋ (CE A0..AB) but ς → Σ (CE A3), CF 8D 8E ύ ώ → Ύ Ώ (the
+/// lead's flip to CE is a rule of its own).
+static GREEK_ADDS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    let mut s = 0x80;
+    while s <= 0xBF {
+        let k = s as usize & 0x3F;
+        table[k] = match s {
+            0xAC => 0xDA,
+            0xAD..=0xAF => 0xDB,
+            0xB1..=0xBF => 0xE0,
+            _ => 0,
+        };
+        table[64 + k] = match s {
+            0x82 => 0x21,
+            0x80..=0x8B => 0x20,
+            0x8D | 0x8E => 0x01,
+            _ => 0,
+        };
+        s += 1;
+    }
+    table
+});
+
+/// Cyrillic: D0 B0..BF а..п; D1 80..8F р..я → Р..Я (D0 A0..AF), D1
+/// 90..9F ѐ..џ → Ѐ..Џ (D0 80..8F), the pairs Ѡ..ѿ from D1 A0 (lowercase
+/// odd).
+static CYRILLIC_ADDS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    let mut s = 0x80;
+    while s <= 0xBF {
+        let k = s as usize & 0x3F;
+        table[k] = if s >= 0xB0 { 0xE0 } else { 0 };
+        table[64 + k] = match s {
+            0x80..=0x8F => 0x20,
+            0x90..=0x9F => 0xF0,
+            _ if s % 2 == 1 => 0xFF,
+            _ => 0,
+        };
+        s += 1;
+    }
+    table
+});
 
 /// The rule group of each lead byte C0..FF, by its low six bits (2-byte
 /// leads are 00..1F, 3- and 4-byte leads 20..3F): one lookup gives every
@@ -277,29 +371,22 @@ fn upper(v: Bytes) -> Masked {
             add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
         }
         // Greek, Cyrillic.
-        if groups.take(group::GREEK, &mut unclaimed) != 0 {
-            let (ce, cf) = (v.eq(0xCE), v.eq(0xCF));
+        // Their adds by table (`PairTable`).
+        let greek = groups.take(group::GREEK, &mut unclaimed);
+        if greek != 0 {
+            let cf = v.eq(0xCF);
+            let ce = greek & !cf;
             // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
             // irregular.
             known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
             flip = flip.set(cf & upto(0x8E), 0x01);
-            add = add
-                .set(ce & at(0xAC), 0xDA) // ά → Ά
-                .set(ce & within(0xAD, 0xAF), 0xDB) // έ ή ί → Έ Ή Ί
-                .set(ce & from(0xB1), 0xE0) // α..ο
-                .set(cf & upto(0x8B) & !at(0x82), 0x20) // π..ϋ → Π..Ϋ (CE A0..AB)
-                .set(cf & at(0x82), 0x21) // ς → Σ (CE A3)
-                .set(cf & within(0x8D, 0x8E), 0x01); // ύ ώ → Ύ Ώ
+            add = add.set_from(greek, GREEK_ADDS.lookup(v));
         }
-        if groups.take(group::CYRILLIC, &mut unclaimed) != 0 {
-            let (d0, d1) = (v.eq(0xD0), v.eq(0xD1));
-            known |= d0 | d1;
-            flip = flip.set(d1 & upto(0x9F), 0x01);
-            add = add
-                .set(d0 & from(0xB0), 0xE0) // а..п
-                .set(d1 & upto(0x8F), 0x20) // р..я → Р..Я (D0 A0..AF)
-                .set(d1 & within(0x90, 0x9F), 0xF0) // ѐ..џ → Ѐ..Џ (D0 80..8F)
-                .set(d1 & from(0xA0) & odd_cont, 0xFF); // Ѡ..ѿ pairs
+        let cyrillic = groups.take(group::CYRILLIC, &mut unclaimed);
+        if cyrillic != 0 {
+            known |= cyrillic;
+            flip = flip.set(v.eq(0xD1) & upto(0x9F), 0x01);
+            add = add.set_from(cyrillic, CYRILLIC_ADDS.lookup(v));
         }
         // Spacing modifiers, combining marks, Hebrew, Arabic and the other
         // caseless scripts up to U+07FF: known by the lead alone.
