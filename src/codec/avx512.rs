@@ -121,31 +121,14 @@ impl Lanes {
 struct PairTable([u8; 128]);
 
 impl PairTable {
-    /// The entries for the leads of `v` (and the bytes after them), at
-    /// the leads' places; anything at other places.
+    /// The entries for the characters of a block, at their leads' places
+    /// (anything at other places), from the block's [`pair_index`].
     #[inline(always)]
-    fn lookup(&self, v: Bytes) -> __m512i {
-        const AFTER: [u8; BLOCK] = {
-            let mut after = [0u8; BLOCK];
-            let mut k = 0;
-            while k < BLOCK {
-                after[k] = (k as u8 + 1) % BLOCK as u8;
-                k += 1;
-            }
-            after
-        };
-        // SAFETY: as in `Bytes::eq` (VBMI for `vpermb`/`vpermi2b`); the
-        // loads read the 64 bytes of `AFTER` and the 128 of the table.
+    fn lookup(&self, index: __m512i) -> __m512i {
+        let table = self.0.as_ptr();
+        // SAFETY: as in `Bytes::eq` (VBMI for `vpermi2b`); the loads read
+        // the 128 bytes of the table.
         unsafe {
-            let next = _mm512_permutexvar_epi8(_mm512_loadu_si512(AFTER.as_ptr().cast()), v.0);
-            // Bits 0..5 from the byte after, bit 6 from the lead's bit 0:
-            // (next & 3F) | (lead << 6 & ~3F), a bitwise select.
-            let index = _mm512_ternarylogic_epi32::<0xE4>(
-                next,
-                _mm512_slli_epi16::<6>(v.0),
-                _mm512_set1_epi8(0x3F),
-            );
-            let table = self.0.as_ptr();
             _mm512_permutex2var_epi8(
                 _mm512_loadu_si512(table.cast()),
                 index,
@@ -154,6 +137,87 @@ impl PairTable {
         }
     }
 }
+
+/// The [`PairTable`] index of each byte of `v` as a lead: its bit 0 and
+/// the low six bits of the byte after it (anything for the last byte).
+#[inline(always)]
+fn pair_index(v: Bytes) -> __m512i {
+    const AFTER: [u8; BLOCK] = {
+        let mut after = [0u8; BLOCK];
+        let mut k = 0;
+        while k < BLOCK {
+            after[k] = (k as u8 + 1) % BLOCK as u8;
+            k += 1;
+        }
+        after
+    };
+    // SAFETY: as in `Bytes::eq` (VBMI for `vpermb`); the load reads the
+    // 64 bytes of `AFTER`.
+    unsafe {
+        let next = _mm512_permutexvar_epi8(_mm512_loadu_si512(AFTER.as_ptr().cast()), v.0);
+        // Bits 0..5 from the byte after, bit 6 from the lead's bit 0:
+        // (next & 3F) | (lead << 6 & ~3F), a bitwise select.
+        _mm512_ternarylogic_epi32::<0xE4>(next, _mm512_slli_epi16::<6>(v.0), _mm512_set1_epi8(0x3F))
+    }
+}
+
+/// Latin-1: C3 A0..BE à..þ but ÷ lose 0x20; µ (C2 B5) → Μ (CE 9C), ß (C3
+/// 9F) → SS, ÿ (C3 BF) → Ÿ (C5 B8), with the lead's flips in
+/// [`LATIN1_FLIPS`].
+static LATIN1_ADDS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    table[0x35] = 0xE7;
+    table[64 + 0x1F] = 0xB4;
+    table[64 + 0x3F] = 0xF9;
+    let mut s = 0xA0;
+    while s <= 0xBE {
+        if s != 0xB7 {
+            table[64 + (s & 0x3F)] = 0xE0;
+        }
+        s += 1;
+    }
+    table
+});
+
+/// What to XOR into the lead of µ, ß and ÿ (see [`LATIN1_ADDS`]).
+static LATIN1_FLIPS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    table[0x35] = 0xC2 ^ 0xCE;
+    table[64 + 0x1F] = 0xC3 ^ b'S';
+    table[64 + 0x3F] = 0xC3 ^ 0xC5;
+    table
+});
+
+/// Latin Extended-A: the pairs of U+0100..017F, lowercase odd up to
+/// U+0137 and from U+014A, even from U+0139 to U+0148 and from U+0179;
+/// ŀ (C5 80) → Ŀ (C4 BF), with its lead's flip in [`EXT_A_FLIPS`]. Not
+/// ı (C4 B1), whose lead becomes `I` and whose second byte is left out.
+static EXT_A_ADDS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    let mut s = 0x80;
+    while s <= 0xBF {
+        let (odd, k) = (s % 2 == 1, s & 0x3F);
+        if (s <= 0xB7 && odd && s != 0xB1) || (s >= 0xB9 && !odd) {
+            table[k] = 0xFF;
+        }
+        if (((s >= 0x81 && s <= 0x88) || (s >= 0xB9 && s != 0xBF)) && !odd)
+            || (s >= 0x8A && s <= 0xB7 && odd)
+        {
+            table[64 + k] = 0xFF;
+        }
+        s += 1;
+    }
+    table[64] = 0x3F;
+    table
+});
+
+/// What to XOR into the lead of ı (C4 B1, to `I`) and ŀ (C5 80, to C4).
+static EXT_A_FLIPS: PairTable = PairTable({
+    let mut table = [0u8; 128];
+    table[0x31] = 0xC4 ^ b'I';
+    table[64] = 0x01;
+    table
+});
 
 /// Greek: CE AC ά → Ά, CE AD..AF έ ή ί → Έ Ή Ί, CE B1..BF α..ο; CF 80..8B
 /// π..ϋ → Π..Ϋ (CE A0..AB) but ς → Σ (CE A3), CF 8D 8E ύ ώ → Ύ Ώ (the
@@ -335,43 +399,30 @@ fn upper(v: Bytes) -> Masked {
         // every lead is claimed, the later groups' compares are skipped
         // (text in one script uses one or two groups).
         let mut unclaimed = lead2;
-        let (c2, c3) = (v.eq(0xC2), v.eq(0xC3));
+        // The scripts with tables (`PairTable`) look them up by this.
+        let index = pair_index(v);
         // Latin-1.
-        if c2 | c3 != 0 {
-            known |= c2 | c3;
-            unclaimed &= !(c2 | c3);
-            let micro = c2 & at(0xB5); // µ → Μ (CE 9C)
-            let sharp = c3 & at(0x9F); // ß → SS
-            let y = c3 & at(0xBF); // ÿ → Ÿ (C5 B8)
-            let latin1 = c3 & within(0xA0, 0xBE) & !at(0xB7); // à..þ, not ÷
-            flip = flip
-                .set(micro, 0xC2 ^ 0xCE)
-                .set(sharp, 0xC3 ^ b'S')
-                .set(y, 0xC3 ^ 0xC5);
-            add = add
-                .set(micro, 0xE7)
-                .set(sharp, 0xB4)
-                .set(y, 0xF9)
-                .set(latin1, 0xE0);
+        let latin1 = v.within(0xC2, 0xC3);
+        if latin1 != 0 {
+            known |= latin1;
+            unclaimed &= !latin1;
+            flip = flip.set_from(latin1, LATIN1_FLIPS.lookup(index));
+            add = add.set_from(latin1, LATIN1_ADDS.lookup(index));
         }
         // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
-        if groups.take(group::EXT_A, &mut unclaimed) != 0 {
-            let (c4, c5) = (v.eq(0xC4), v.eq(0xC5));
+        let ext_a = groups.take(group::EXT_A, &mut unclaimed);
+        if ext_a != 0 {
+            let c5 = v.eq(0xC5);
+            let c4 = ext_a & !c5;
             // ı (C4 B1) → I is one byte shorter (and common: Turkish): the
             // lead becomes `I` and the second byte is left out. ſ (C5 BF) →
             // S, shorter, and ŉ (C5 89) → ʼN, longer, stop the block.
             shorter = c4 & at(0xB1);
             known |= c4 | c5 & !(at(0x89) | at(0xBF));
-            flip = flip.set(shorter, 0xC4 ^ b'I');
-            let pairs_a = c4 & (upto(0xB7) & odd_cont & !at(0xB1) | from(0xB9) & even_cont)
-                | c5 & ((within(0x81, 0x88) | from(0xB9) & !at(0xBF)) & even_cont
-                    | within(0x8A, 0xB7) & odd_cont);
-            let l_dot = c5 & at(0x80); // ŀ → Ŀ (C4 BF)
-            flip = flip.set(l_dot, 0x01);
-            add = add.set(pairs_a, 0xFF).set(l_dot, 0x3F);
+            flip = flip.set_from(ext_a, EXT_A_FLIPS.lookup(index));
+            add = add.set_from(ext_a, EXT_A_ADDS.lookup(index));
         }
         // Greek, Cyrillic.
-        // Their adds by table (`PairTable`).
         let greek = groups.take(group::GREEK, &mut unclaimed);
         if greek != 0 {
             let cf = v.eq(0xCF);
@@ -380,13 +431,13 @@ fn upper(v: Bytes) -> Masked {
             // irregular.
             known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
             flip = flip.set(cf & upto(0x8E), 0x01);
-            add = add.set_from(greek, GREEK_ADDS.lookup(v));
+            add = add.set_from(greek, GREEK_ADDS.lookup(index));
         }
         let cyrillic = groups.take(group::CYRILLIC, &mut unclaimed);
         if cyrillic != 0 {
             known |= cyrillic;
             flip = flip.set(v.eq(0xD1) & upto(0x9F), 0x01);
-            add = add.set_from(cyrillic, CYRILLIC_ADDS.lookup(v));
+            add = add.set_from(cyrillic, CYRILLIC_ADDS.lookup(index));
         }
         // Spacing modifiers, combining marks, Hebrew, Arabic and the other
         // caseless scripts up to U+07FF: known by the lead alone.
