@@ -62,6 +62,12 @@ pub(crate) trait Simd: Copy {
     /// text with an accent every few dozen bytes stays in one loop.
     const ASCII_BLOCKS_TO_LEAVE: usize = 1;
 
+    /// Whether a non-ASCII character with ASCII on both sides (an accent,
+    /// a curly quote in mostly-ASCII text) goes through the run loops
+    /// rather than start the block path: yes where a block costs more
+    /// than that detour.
+    const LONE_SKIPS_BLOCKS: bool = true;
+
     /// The rule groups whose lead bytes `block` holds (see
     /// `block::lead_groups`).
     fn lead_groups(self, block: &[u8; BLOCK]) -> u8;

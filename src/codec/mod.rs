@@ -493,19 +493,20 @@ fn ascii_piece<T: Slot>(input: &[u8], sink: &mut Sink<'_, T>) {
 }
 
 /// Most non-ASCII text: the block path at `input[i..]`, unless it is
-/// resting or the character there stands alone in ASCII ([`is_lone`]). In
+/// resting or the character there stands alone in ASCII ([`is_lone`], at
+/// the levels where [`Simd::LONE_SKIPS_BLOCKS`]). In
 /// a script it does not know it stops early, and then rests (until
 /// `*rest_until`) rather than keep paying for blocks. Returns how many
 /// bytes it took, if any.
 #[inline(always)]
-fn block_step<T: Slot>(
-    simd: impl Simd,
+fn block_step<T: Slot, S: Simd>(
+    simd: S,
     sink: &mut Sink<'_, T>,
     input: &[u8],
     i: usize,
     rest_until: &mut usize,
 ) -> Option<usize> {
-    if i < *rest_until || is_lone(&input[i..]) {
+    if i < *rest_until || S::LONE_SKIPS_BLOCKS && is_lone(&input[i..]) {
         return None;
     }
     let n = block_run(simd, sink, &input[i..]);
