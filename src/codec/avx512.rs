@@ -146,7 +146,8 @@ fn pair_index(v: Bytes) -> __m512i {
         let mut after = [0u8; BLOCK];
         let mut k = 0;
         while k < BLOCK {
-            after[k] = (k as u8 + 1) % BLOCK as u8;
+            // `vpermb` reads the low six bits: 64 is byte 0.
+            after[k] = k as u8 + 1;
             k += 1;
         }
         after
