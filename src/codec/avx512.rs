@@ -162,107 +162,85 @@ fn pair_index(v: Bytes) -> __m512i {
     }
 }
 
+/// A [`PairTable`] whose entry for the lead `LEAD | $odd` (`$odd` its bit
+/// 0, a `bool`) and the second byte `$s` is the `u8` expression `$entry`.
+macro_rules! pair_table {
+    (|$odd:ident, $s:ident| $entry:expr) => {
+        PairTable({
+            let mut table = [0u8; 128];
+            let mut k = 0;
+            while k < 128 {
+                let ($odd, $s) = (k >= 64, 0x80 | (k as u8 & 0x3F));
+                table[k] = $entry;
+                k += 1;
+            }
+            table
+        })
+    };
+}
+
 /// Latin-1: C3 A0..BE à..þ but ÷ lose 0x20; µ (C2 B5) → Μ (CE 9C), ß (C3
 /// 9F) → SS, ÿ (C3 BF) → Ÿ (C5 B8), with the lead's flips in
 /// [`LATIN1_FLIPS`].
-static LATIN1_ADDS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    table[0x35] = 0xE7;
-    table[64 + 0x1F] = 0xB4;
-    table[64 + 0x3F] = 0xF9;
-    let mut s = 0xA0;
-    while s <= 0xBE {
-        if s != 0xB7 {
-            table[64 + (s & 0x3F)] = 0xE0;
-        }
-        s += 1;
-    }
-    table
+static LATIN1_ADDS: PairTable = pair_table!(|c3, s| match (c3, s) {
+    (false, 0xB5) => 0xE7,
+    (true, 0x9F) => 0xB4,
+    (true, 0xBF) => 0xF9,
+    (true, 0xB7) => 0,
+    (true, 0xA0..=0xBE) => 0xE0,
+    _ => 0,
 });
 
 /// What to XOR into the lead of µ, ß and ÿ (see [`LATIN1_ADDS`]).
-static LATIN1_FLIPS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    table[0x35] = 0xC2 ^ 0xCE;
-    table[64 + 0x1F] = 0xC3 ^ b'S';
-    table[64 + 0x3F] = 0xC3 ^ 0xC5;
-    table
+static LATIN1_FLIPS: PairTable = pair_table!(|c3, s| match (c3, s) {
+    (false, 0xB5) => 0xC2 ^ 0xCE,
+    (true, 0x9F) => 0xC3 ^ b'S',
+    (true, 0xBF) => 0xC3 ^ 0xC5,
+    _ => 0,
 });
 
 /// Latin Extended-A: the pairs of U+0100..017F, lowercase odd up to
 /// U+0137 and from U+014A, even from U+0139 to U+0148 and from U+0179;
 /// ŀ (C5 80) → Ŀ (C4 BF), with its lead's flip in [`EXT_A_FLIPS`]. Not
 /// ı (C4 B1), whose lead becomes `I` and whose second byte is left out.
-static EXT_A_ADDS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    let mut s = 0x80;
-    while s <= 0xBF {
-        let (odd, k) = (s % 2 == 1, s & 0x3F);
-        if (s <= 0xB7 && odd && s != 0xB1) || (s >= 0xB9 && !odd) {
-            table[k] = 0xFF;
-        }
-        if (((s >= 0x81 && s <= 0x88) || (s >= 0xB9 && s != 0xBF)) && !odd)
-            || (s >= 0x8A && s <= 0xB7 && odd)
-        {
-            table[64 + k] = 0xFF;
-        }
-        s += 1;
-    }
-    table[64] = 0x3F;
-    table
+static EXT_A_ADDS: PairTable = pair_table!(|c5, s| match (c5, s, s % 2 == 1) {
+    (false, 0xB1, _) => 0,
+    (false, 0x80..=0xB7, true) | (false, 0xB9..=0xBF, false) => 0xFF,
+    (true, 0x80, _) => 0x3F,
+    (true, 0xBF, _) => 0,
+    (true, 0x81..=0x88 | 0xB9..=0xBF, false) | (true, 0x8A..=0xB7, true) => 0xFF,
+    _ => 0,
 });
 
 /// What to XOR into the lead of ı (C4 B1, to `I`) and ŀ (C5 80, to C4).
-static EXT_A_FLIPS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    table[0x31] = 0xC4 ^ b'I';
-    table[64] = 0x01;
-    table
+static EXT_A_FLIPS: PairTable = pair_table!(|c5, s| match (c5, s) {
+    (false, 0xB1) => 0xC4 ^ b'I',
+    (true, 0x80) => 0x01,
+    _ => 0,
 });
 
 /// Greek: CE AC ά → Ά, CE AD..AF έ ή ί → Έ Ή Ί, CE B1..BF α..ο; CF 80..8B
 /// π..ϋ → Π..Ϋ (CE A0..AB) but ς → Σ (CE A3), CF 8D 8E ύ ώ → Ύ Ώ (the
 /// lead's flip to CE is a rule of its own).
-static GREEK_ADDS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    let mut s = 0x80;
-    while s <= 0xBF {
-        let k = s as usize & 0x3F;
-        table[k] = match s {
-            0xAC => 0xDA,
-            0xAD..=0xAF => 0xDB,
-            0xB1..=0xBF => 0xE0,
-            _ => 0,
-        };
-        table[64 + k] = match s {
-            0x82 => 0x21,
-            0x80..=0x8B => 0x20,
-            0x8D | 0x8E => 0x01,
-            _ => 0,
-        };
-        s += 1;
-    }
-    table
+static GREEK_ADDS: PairTable = pair_table!(|cf, s| match (cf, s) {
+    (false, 0xAC) => 0xDA,
+    (false, 0xAD..=0xAF) => 0xDB,
+    (false, 0xB1..=0xBF) => 0xE0,
+    (true, 0x82) => 0x21,
+    (true, 0x80..=0x8B) => 0x20,
+    (true, 0x8D | 0x8E) => 0x01,
+    _ => 0,
 });
 
 /// Cyrillic: D0 B0..BF а..п; D1 80..8F р..я → Р..Я (D0 A0..AF), D1
 /// 90..9F ѐ..џ → Ѐ..Џ (D0 80..8F), the pairs Ѡ..ѿ from D1 A0 (lowercase
 /// odd).
-static CYRILLIC_ADDS: PairTable = PairTable({
-    let mut table = [0u8; 128];
-    let mut s = 0x80;
-    while s <= 0xBF {
-        let k = s as usize & 0x3F;
-        table[k] = if s >= 0xB0 { 0xE0 } else { 0 };
-        table[64 + k] = match s {
-            0x80..=0x8F => 0x20,
-            0x90..=0x9F => 0xF0,
-            _ if s % 2 == 1 => 0xFF,
-            _ => 0,
-        };
-        s += 1;
-    }
-    table
+static CYRILLIC_ADDS: PairTable = pair_table!(|d1, s| match (d1, s) {
+    (false, 0xB0..=0xBF) => 0xE0,
+    (true, 0x80..=0x8F) => 0x20,
+    (true, 0x90..=0x9F) => 0xF0,
+    (true, _) if s % 2 == 1 => 0xFF,
+    _ => 0,
 });
 
 /// The rule group of each lead byte C0..FF, by its low six bits (2-byte
