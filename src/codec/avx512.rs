@@ -63,16 +63,6 @@ impl Bytes {
         unsafe { _mm512_cmpge_epi8_mask(self.0, _mm512_set1_epi8(x as i8)) }
     }
 
-    /// [`Bytes::eq`] of each of `leads`, or all zeros without a compare when
-    /// no lead byte is left `unclaimed` by the rule groups before.
-    #[inline(always)]
-    fn eq_unclaimed<const N: usize>(self, unclaimed: u64, leads: [u8; N]) -> [u64; N] {
-        if unclaimed == 0 {
-            return [0; N];
-        }
-        leads.map(|x| self.eq(x))
-    }
-
     /// Bit `k`: `lo <= byte k <= hi`.
     #[inline(always)]
     fn within(self, lo: u8, hi: u8) -> u64 {
@@ -261,6 +251,7 @@ const GROUPS: [u8; 64] = {
             0xD4..=0xD6 => group::ARMENIAN,
             0xE3..=0xE9 | 0xEB | 0xEC | 0xEE => group::CASELESS,
             0xE0 | 0xEA | 0xED | 0xEF => group::EXCEPTIONS,
+            0xE1 => group::E1,
             0xF0..=0xF4 => group::FOUR,
             _ => 0,
         };
@@ -286,6 +277,8 @@ mod group {
     pub(super) const CYRILLIC_MORE: u8 = 32;
     /// The Cyrillic Supplement and Armenian: D4..D6.
     pub(super) const ARMENIAN: u8 = 64;
+    /// Latin Extended Additional and Greek Extended (and more), E1.
+    pub(super) const E1: u8 = 1;
     /// Caseless but for a few second bytes: E0 EA ED EF.
     pub(super) const EXCEPTIONS: u8 = 16;
     /// 4-byte leads, F0..F4.
@@ -497,9 +490,8 @@ fn upper(v: Bytes) -> Masked {
         // Vietnamese: the Latin Extended Additional pairs U+1E00..1EFF
         // (lowercase odd, but the irregular U+1E96..1E9F); Greek
         // U+1F70..1F7D (tonos as oxia) moves to U+1FBA..1FFB.
-        let [e1] = v.eq_unclaimed(unclaimed, [0xE1]);
+        let e1 = groups.take(group::E1, &mut unclaimed);
         if e1 != 0 {
-            unclaimed &= !e1;
             let third = |lo: u8, hi: u8| v.within(lo, hi) >> 2;
             let latin = e1 & second(0xB8, 0xBB) & !(at2(0xBA) & third(0x96, 0x9F));
             let greek = e1 & at2(0xBD) & third(0xB0, 0xBD);
