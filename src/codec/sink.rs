@@ -18,13 +18,17 @@ use core::mem::MaybeUninit;
 #[cfg(feature = "alloc")]
 use bytes::BytesMut;
 
-use super::block::{high_bits, BLOCK};
+use super::block::{high_bits, prefetch, BLOCK};
 use super::case::ascii_upper;
 
 /// Bytes uppercased per step in the ASCII fast path: one word for the short
 /// runs of mixed text, then long (vectorised) blocks for long runs.
 const WORD: usize = 8;
 const LONG_BLOCK: usize = 2 * BLOCK;
+
+/// How far ahead of a long block the ASCII run [`prefetch`]es its input:
+/// farther than the block path, as it runs faster.
+const PREFETCH: usize = 4096;
 
 /// Scratch room past the output bound for the fixed-size stores of
 /// [`Sink::push_array`] (up to a whole block of the block path) and of
@@ -131,10 +135,25 @@ impl<'a, S: Slot> Sink<'a, S> {
         if let Some(stop) = self.ascii_word(src, &mut n) {
             return stop;
         }
+        // A long run: its stores start on a cache line, so that none is
+        // split across two (at AVX-512 a block's store is a whole line).
+        // One block, of which only the bytes up to the line are kept.
+        let to_line = (self.buf[self.len + n..].as_ptr() as usize).wrapping_neg() % BLOCK;
+        if to_line != 0 && src.len() - n >= 2 * LONG_BLOCK {
+            let block = src[n..].first_chunk::<BLOCK>().unwrap();
+            let dst = self.buf[self.len + n..].first_chunk_mut::<BLOCK>().unwrap();
+            if !ascii_block::<S, BLOCK>(block, dst) {
+                let n = n + high_bits(block).trailing_zeros() as usize;
+                self.len += n;
+                return n;
+            }
+            n += to_line;
+        }
         // Input and output blocks side by side, bounds checked once.
         let dst = &mut self.buf[self.len + n..self.len + src.len()];
         let blocks = src[n..].chunks_exact(LONG_BLOCK);
         for (block, dst) in blocks.zip(dst.chunks_exact_mut(LONG_BLOCK)) {
+            prefetch::<PREFETCH>(block);
             if !ascii_block::<S, LONG_BLOCK>(block.try_into().unwrap(), dst.try_into().unwrap()) {
                 // Keep the block's ASCII prefix. (A free function: passing
                 // `self` to a call would pin the cursor in memory.)

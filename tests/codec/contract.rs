@@ -131,6 +131,27 @@ fn ascii_runs_of_every_length_in_unicode_mode() {
 }
 
 #[test]
+fn ascii_runs_at_every_output_offset() {
+    // A long ASCII run first stores one block to bring its output to a
+    // 64-byte line. The first piece puts 0 to 63 bytes of output before
+    // the run, so it starts at every offset from a line; the run ends
+    // before, inside and after that block, with plenty of input after it
+    // (as only then is the step taken).
+    let ascii: Vec<u8> = (0..400u32).map(|k| (k * 37 % 128) as u8).collect();
+    for offset in 0..64 {
+        for len in (0..=90).chain([255, 256, 300]) {
+            for tail in ["ß".as_bytes(), b"\xFF"] {
+                let rest = [&ascii[..len], tail, &ascii].concat();
+                let stream = [&ascii[..offset], &rest].concat();
+                for config in CONFIGS {
+                    assert_matches_oracle(config, &stream, &[&ascii[..offset], &rest]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn incomplete_sequence_is_held_not_emitted() {
     let euro = "€".as_bytes(); // E2 82 AC
     for config in [PASS, REPLACE, REJECT] {
