@@ -298,6 +298,13 @@ impl Groups {
         Groups(unsafe { _mm512_permutexvar_epi8(v.0, _mm512_loadu_si512(GROUPS.as_ptr().cast())) })
     }
 
+    /// Whether any lead in `unclaimed` is of one of the groups `bits`.
+    #[inline(always)]
+    fn any(self, bits: u8, unclaimed: u64) -> bool {
+        // SAFETY: as in `Groups::of`.
+        unsafe { _mm512_test_epi8_mask(self.0, _mm512_set1_epi8(bits as i8)) & unclaimed != 0 }
+    }
+
     /// The leads in `unclaimed` of the group `bit`, taken off
     /// `unclaimed`; no test at all once every lead is claimed.
     #[inline(always)]
@@ -381,39 +388,63 @@ fn upper(v: Bytes) -> Masked {
             flip = flip.set_from(latin1, LATIN1_FLIPS.lookup(index));
             add = add.set_from(latin1, LATIN1_ADDS.lookup(index));
         }
-        // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
-        let ext_a = groups.take(group::EXT_A, &mut unclaimed);
-        if ext_a != 0 {
-            let c5 = v.eq(0xC5);
-            let c4 = ext_a & !c5;
-            // ı (C4 B1) → I is one byte shorter (and common: Turkish): the
-            // lead becomes `I` and the second byte is left out. ſ (C5 BF) →
-            // S, shorter, and ŉ (C5 89) → ʼN, longer, stop the block.
-            shorter = c4 & at(0xB1);
-            known |= c4 | c5 & !(at(0x89) | at(0xBF));
-            flip = flip.set_from(ext_a, EXT_A_FLIPS.lookup(index));
-            add = add.set_from(ext_a, EXT_A_ADDS.lookup(index));
-        }
-        // Greek, Cyrillic.
-        let greek = groups.take(group::GREEK, &mut unclaimed);
-        if greek != 0 {
-            let cf = v.eq(0xCF);
-            let ce = greek & !cf;
-            // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90.. is
-            // irregular.
-            known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
-            flip = flip.set(cf & upto(0x8E), 0x01);
-            add = add.set_from(greek, GREEK_ADDS.lookup(index));
-        }
-        let cyrillic = groups.take(group::CYRILLIC, &mut unclaimed);
-        if cyrillic != 0 {
-            known |= cyrillic;
-            flip = flip.set(v.eq(0xD1) & upto(0x9F), 0x01);
-            add = add.set_from(cyrillic, CYRILLIC_ADDS.lookup(index));
+        // Latin Extended-A, Greek, Cyrillic behind one test for all three:
+        // a block of Arabic, Hebrew or Armenian pays one test, not three.
+        if groups.any(group::EXT_A | group::GREEK | group::CYRILLIC, unclaimed) {
+            // Latin Extended-A: ı, ſ and ŉ change length and stop the block.
+            let ext_a = groups.take(group::EXT_A, &mut unclaimed);
+            if ext_a != 0 {
+                let c5 = v.eq(0xC5);
+                let c4 = ext_a & !c5;
+                // ı (C4 B1) → I is one byte shorter (and common: Turkish):
+                // the lead becomes `I` and the second byte is left out. ſ
+                // (C5 BF) → S, shorter, and ŉ (C5 89) → ʼN, longer, stop
+                // the block.
+                shorter = c4 & at(0xB1);
+                known |= c4 | c5 & !(at(0x89) | at(0xBF));
+                flip = flip.set_from(ext_a, EXT_A_FLIPS.lookup(index));
+                add = add.set_from(ext_a, EXT_A_ADDS.lookup(index));
+            }
+            // Greek, Cyrillic.
+            let greek = groups.take(group::GREEK, &mut unclaimed);
+            if greek != 0 {
+                let cf = v.eq(0xCF);
+                let ce = greek & !cf;
+                // ΐ (CE 90) and ΰ (CE B0) become three characters; CF 90..
+                // is irregular.
+                known |= ce & !(at(0x90) | at(0xB0)) | cf & upto(0x8F);
+                flip = flip.set(cf & upto(0x8E), 0x01);
+                add = add.set_from(greek, GREEK_ADDS.lookup(index));
+            }
+            let cyrillic = groups.take(group::CYRILLIC, &mut unclaimed);
+            if cyrillic != 0 {
+                known |= cyrillic;
+                flip = flip.set(v.eq(0xD1) & upto(0x9F), 0x01);
+                add = add.set_from(cyrillic, CYRILLIC_ADDS.lookup(index));
+            }
         }
         // Spacing modifiers, combining marks, Hebrew, Arabic and the other
         // caseless scripts up to U+07FF: known by the lead alone.
         known |= groups.take(group::CASELESS, &mut unclaimed);
+        // The Cyrillic Supplement's pairs and Armenian (ahead of the
+        // rarer Latin Extended-B and Cyrillic past U+047F: each group
+        // before a block's own costs it a test).
+        let armenian = groups.take(group::ARMENIAN, &mut unclaimed);
+        if armenian != 0 {
+            let (d4, d5) = (v.eq(0xD4), v.eq(0xD5));
+            let d6 = armenian & !(d4 | d5);
+            // Armenian և (D6 87) becomes two letters.
+            known |= armenian & !(d6 & at(0x87));
+            let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
+            let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
+            flip = flip
+                .set(armenian_d5, 0xD5 ^ 0xD4)
+                .set(armenian_d6, 0xD6 ^ 0xD5);
+            add = add
+                .set(d4 & odd_cont & upto(0xAF), 0xFF) // Ԁ..ԯ pairs
+                .set(armenian_d5 | armenian_d6, 0x10)
+                .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
+        }
         // Latin Extended-B: Vietnamese ơ ư (each one past its capital),
         // Romanian ș ț and the other pairs of U+0200..0233 (lowercase odd;
         // U+0221 ȡ has no capital), spacing modifier letters U+02B0..02BF
@@ -440,23 +471,6 @@ fn upper(v: Bytes) -> Masked {
                     0xFF,
                 )
                 .set(d3 & at(0x8F), 0xF1); // ӏ → Ӏ (D3 80)
-        }
-        // The Cyrillic Supplement's pairs and Armenian.
-        let armenian = groups.take(group::ARMENIAN, &mut unclaimed);
-        if armenian != 0 {
-            let (d4, d5) = (v.eq(0xD4), v.eq(0xD5));
-            let d6 = armenian & !(d4 | d5);
-            // Armenian և (D6 87) becomes two letters.
-            known |= armenian & !(d6 & at(0x87));
-            let armenian_d5 = d5 & within(0xA1, 0xAF); // ա..կ → Ա..Կ (D4 B1..BF)
-            let armenian_d6 = d6 & upto(0x86); // ր..ֆ → Ր..Ֆ (D5 90..96)
-            flip = flip
-                .set(armenian_d5, 0xD5 ^ 0xD4)
-                .set(armenian_d6, 0xD6 ^ 0xD5);
-            add = add
-                .set(d4 & odd_cont & upto(0xAF), 0xFF) // Ԁ..ԯ pairs
-                .set(armenian_d5 | armenian_d6, 0x10)
-                .set(d5 & from(0xB0), 0xD0); // հ..տ → Հ..Տ (D5 80..8F)
         }
     }
     let two = lead2 & known & cont1;
