@@ -298,11 +298,15 @@ impl Groups {
         Groups(unsafe { _mm512_permutexvar_epi8(v.0, _mm512_loadu_si512(GROUPS.as_ptr().cast())) })
     }
 
-    /// Whether any lead in `unclaimed` is of one of the groups `bits`.
+    /// Whether any lead in `unclaimed` is of one of the groups `bits`; no
+    /// test at all once every lead is claimed.
     #[inline(always)]
     fn any(self, bits: u8, unclaimed: u64) -> bool {
         // SAFETY: as in `Groups::of`.
-        unsafe { _mm512_test_epi8_mask(self.0, _mm512_set1_epi8(bits as i8)) & unclaimed != 0 }
+        unclaimed != 0
+            && unsafe {
+                _mm512_test_epi8_mask(self.0, _mm512_set1_epi8(bits as i8)) & unclaimed != 0
+            }
     }
 
     /// The leads in `unclaimed` of the group `bit`, taken off
