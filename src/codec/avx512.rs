@@ -562,6 +562,75 @@ fn upper(v: Bytes) -> Masked {
     }
 }
 
+/// [`upper_block`] for Western text alone: ASCII, Latin-1, Latin
+/// Extended-A and the caseless 3-byte characters of lead E2 (quotes,
+/// dashes, arrows, math). Every other byte is bad. Its output, up to its
+/// first bad byte, is [`upper_block`]'s; it is much shorter, for the
+/// block path's loop over Western text (`block::western_run`).
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW and VBMI2.
+#[inline(always)]
+pub(crate) unsafe fn western_block(block: &[u8; BLOCK]) -> Masked {
+    // SAFETY: the load reads the 64 bytes of `block`; the caller promises
+    // AVX-512.
+    upper_western(Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }))
+}
+
+/// [`western_block`] on the block's bytes (safe, as [`upper`]).
+#[inline(always)]
+fn upper_western(v: Bytes) -> Masked {
+    // SAFETY: `v` exists, so the CPU has AVX-512 F, BW and VBMI2.
+    let high = unsafe { _mm512_movepi8_mask(v.0) };
+    let lower = v.within(b'a', b'z');
+    // SAFETY: as above.
+    let out = unsafe { _mm512_mask_sub_epi8(v.0, lower, v.0, _mm512_set1_epi8(0x20)) };
+    // No branch on ASCII blocks, which come and go at random in Western
+    // text: the rules below leave them as they are. The same rules as
+    // `upper`'s for these leads; Latin Extended-A and E2 only when the
+    // block has them (most Western blocks have neither).
+    let next = |m: u64| m >> 1;
+    // SAFETY: as above; as `i8`, 80..BF are the bytes below C0.
+    let cont = unsafe { _mm512_cmplt_epi8_mask(v.0, _mm512_set1_epi8(0xC0u8 as i8)) };
+    let cont1 = next(cont);
+    let at = |x: u8| next(v.eq(x));
+    let latin1 = v.within(0xC2, 0xC3);
+    let mut two = latin1 & cont1;
+    let index = pair_index(v);
+    let (mut flip, mut add) = (Lanes::zero(v), Lanes::zero(v));
+    flip = flip.set_from(latin1, LATIN1_FLIPS.lookup(index));
+    add = add.set_from(latin1, LATIN1_ADDS.lookup(index));
+    let mut drop = 0;
+    let ext_a = v.within(0xC4, 0xC5);
+    if ext_a != 0 {
+        let c5 = v.eq(0xC5);
+        let c4 = ext_a & !c5;
+        let known = (c4 | c5 & !(at(0x89) | at(0xBF))) & cont1;
+        two |= known;
+        // ı (C4 B1) → I: the second byte is left out.
+        drop = (c4 & at(0xB1) & known) << 1;
+        flip = flip.set_from(ext_a, EXT_A_FLIPS.lookup(index));
+        add = add.set_from(ext_a, EXT_A_ADDS.lookup(index));
+    }
+    let e2 = v.eq(0xE2);
+    let mut three = 0;
+    if e2 != 0 {
+        let second = |lo: u8, hi: u8| next(v.within(lo, hi));
+        three = (e2 & !(second(0x85, 0x86) | at(0x93) | second(0xB0, 0xB4))
+            | e2 & at(0x86) & !(v.eq(0x84) >> 2))
+            & cont1
+            & cont >> 2;
+    }
+    let covered = !high | two | two << 1 | three | three << 1 | three << 2;
+    // SAFETY: as above.
+    unsafe {
+        let flips = _mm512_mask_mov_epi8(_mm512_setzero_si512(), two, flip.0);
+        let adds = _mm512_mask_mov_epi8(_mm512_setzero_si512(), two << 1, shift_up::<15>(add.0));
+        let out = _mm512_add_epi8(_mm512_xor_si512(out, flips), adds);
+        store(out, !covered, drop, high == 0)
+    }
+}
+
 /// Bit `k`: byte `k` is odd.
 #[inline(always)]
 fn odd_bytes(v: Bytes) -> u64 {
@@ -633,6 +702,36 @@ mod tests {
             assert_eq!(fast.bytes[k], bytes[k], "byte {k} of {block:02X?}");
         }
         assert_eq!(fast.ascii, block.is_ascii(), "ascii of {block:02X?}");
+        check_western(block, bad, drop, &bytes);
+    }
+
+    /// The Western kernel against the portable rules on one block: it
+    /// knows the characters below U+0180 and those of lead E2 (U+2000 to
+    /// U+2FFF) that the full rules know, and gives them the same output.
+    fn check_western(block: &[u8; BLOCK], bad: u64, drop: u64, bytes: &[u8; BLOCK]) {
+        // SAFETY: the callers checked the CPU.
+        let west = unsafe { western_block(block) };
+        let mut western = 0u64;
+        let mut at = 0;
+        for chunk in block.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if (c as u32) < 0x180 || (0x2000..=0x2FFF).contains(&(c as u32)) {
+                    western |= ((1u64 << c.len_utf8()) - 1) << at;
+                }
+                at += c.len_utf8();
+            }
+            at += chunk.invalid().len();
+        }
+        assert_eq!(west.bad, bad | !western, "western bad of {block:02X?}");
+        assert_eq!(west.drop, drop, "western drop of {block:02X?}");
+        for k in (0..BLOCK).filter(|k| (west.bad | drop) >> k & 1 == 0) {
+            assert_eq!(west.bytes[k], bytes[k], "western byte {k} of {block:02X?}");
+        }
+        assert_eq!(
+            west.ascii,
+            block.is_ascii(),
+            "western ascii of {block:02X?}"
+        );
     }
 
     /// Every byte pair at the start, the middle and the end of a block,

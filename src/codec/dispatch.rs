@@ -16,6 +16,7 @@
 //! other value is ignored, and [`implementation`] says which level runs.
 
 use super::block::{high_bits, lead_groups, next, next_by, prev, BLOCK, IOTA};
+use super::sink::{Sink, Slot};
 
 /// An instruction-set level the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,6 +68,29 @@ pub(crate) trait Simd: Copy {
     /// rather than start the block path: yes where a block costs more
     /// than that detour.
     const LONE_SKIPS_BLOCKS: bool = true;
+
+    /// Whether the level has a block loop of its own for Western text
+    /// ([`Simd::western_run`]).
+    const WESTERN: bool = false;
+
+    /// The block path's loop for Western text (`block::western_run`), where
+    /// the level has one, compiled apart from the general block loop (so
+    /// that neither costs the other registers); it gets the sink and gives
+    /// it back, so the sink's address never escapes the caller's loop. By
+    /// default it takes nothing.
+    #[inline(always)]
+    fn western_run<'a, T: Slot>(self, sink: Sink<'a, T>, _src: &[u8]) -> (Sink<'a, T>, usize) {
+        (sink, 0)
+    }
+
+    /// The rules of Western text alone, where the level has them (for
+    /// `block::western_run`): [`Simd::upper_block`]'s answer for ASCII,
+    /// Latin-1, Latin Extended-A and the caseless characters of lead E2,
+    /// every other byte bad.
+    #[inline(always)]
+    fn western_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, u64, bool)> {
+        None
+    }
 
     /// The rule groups whose lead bytes `block` holds (see
     /// `block::lead_groups`).

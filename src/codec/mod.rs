@@ -509,6 +509,14 @@ fn block_step<T: Slot, S: Simd>(
     if i < *rest_until || S::LONE_SKIPS_BLOCKS && is_lone(&input[i..]) {
         return None;
     }
+    // Latin script: its own loop first, where the level has one.
+    if S::WESTERN && (0xC2..=0xC5).contains(&input[i]) {
+        let (back, n) = simd.western_run(sink.take(), &input[i..]);
+        *sink = back;
+        if n > 0 {
+            return Some(n);
+        }
+    }
     let n = block_run(simd, sink, &input[i..]);
     if n < BLOCK_WORTH_IT {
         *rest_until = i + BLOCK_REST;
