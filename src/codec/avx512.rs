@@ -571,15 +571,21 @@ fn upper(v: Bytes) -> Masked {
 /// # Safety
 /// The CPU must have AVX-512 F, BW and VBMI2.
 #[inline(always)]
-pub(crate) unsafe fn western_block(block: &[u8; BLOCK]) -> Masked {
+pub(crate) unsafe fn western_block(block: &[u8; BLOCK], ext_a_always: bool) -> Masked {
     // SAFETY: the load reads the 64 bytes of `block`; the caller promises
     // AVX-512.
-    upper_western(Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }))
+    upper_western(
+        Bytes(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }),
+        ext_a_always,
+    )
 }
 
-/// [`western_block`] on the block's bytes (safe, as [`upper`]).
+/// [`western_block`] on the block's bytes (safe, as [`upper`]). With
+/// `ext_a_always`, the Latin Extended-A rules run on every block, without
+/// a branch (for text where some blocks have such letters and some not,
+/// which a branch would guess wrong).
 #[inline(always)]
-fn upper_western(v: Bytes) -> Masked {
+fn upper_western(v: Bytes, ext_a_always: bool) -> Masked {
     // SAFETY: `v` exists, so the CPU has AVX-512 F, BW and VBMI2.
     let high = unsafe { _mm512_movepi8_mask(v.0) };
     let lower = v.within(b'a', b'z');
@@ -602,7 +608,7 @@ fn upper_western(v: Bytes) -> Masked {
     add = add.set_from(latin1, LATIN1_ADDS.lookup(index));
     let mut drop = 0;
     let ext_a = v.within(0xC4, 0xC5);
-    if ext_a != 0 {
+    if ext_a_always || ext_a != 0 {
         let c5 = v.eq(0xC5);
         let c4 = ext_a & !c5;
         let known = (c4 | c5 & !(at(0x89) | at(0xBF))) & cont1;
@@ -707,10 +713,17 @@ mod tests {
 
     /// The Western kernel against the portable rules on one block: it
     /// knows the characters below U+0180 and those of lead E2 (U+2000 to
-    /// U+2FFF) that the full rules know, and gives them the same output.
+    /// U+2FFF) that the full rules know, and gives them the same output,
+    /// with its Latin Extended-A rules behind a branch or not.
     fn check_western(block: &[u8; BLOCK], bad: u64, drop: u64, bytes: &[u8; BLOCK]) {
         // SAFETY: the callers checked the CPU.
-        let west = unsafe { western_block(block) };
+        let west = unsafe { western_block(block, false) };
+        // SAFETY: as above.
+        let always = unsafe { western_block(block, true) };
+        assert_eq!(
+            (west.bytes, west.bad, west.drop, west.ascii),
+            (always.bytes, always.bad, always.drop, always.ascii)
+        );
         let mut western = 0u64;
         let mut at = 0;
         for chunk in block.utf8_chunks() {

@@ -184,14 +184,20 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
 /// first block with anything else (which [`block_run`] then takes whole),
 /// to the last block boundary before `src` ends, or to where the text is
 /// ASCII again (for [`WESTERN_ASCII_BLOCKS_TO_LEAVE`] blocks). 0 where the
-/// level has no such rules.
+/// level has no such rules. `ext_a` (for text that starts with a Latin
+/// Extended-A letter) runs those rules on every block.
 #[inline(always)]
-pub(crate) fn western_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: &[u8]) -> usize {
+pub(crate) fn western_run<S: Slot, V: Simd>(
+    simd: V,
+    sink: &mut Sink<'_, S>,
+    src: &[u8],
+    ext_a: bool,
+) -> usize {
     let mut n = 0;
     let mut ascii_blocks = 0;
     while let Some(block) = src[n..].first_chunk::<BLOCK>() {
         prefetch::<PREFETCH>(&src[n..]);
-        let Some((bytes, bad, drop, ascii)) = simd.western_block(block) else {
+        let Some((bytes, bad, drop, ascii)) = simd.western_block(block, ext_a) else {
             return n;
         };
         let upper = Upper {

@@ -77,18 +77,29 @@ pub(crate) trait Simd: Copy {
     /// the level has one, compiled apart from the general block loop (so
     /// that neither costs the other registers); it gets the sink and gives
     /// it back, so the sink's address never escapes the caller's loop. By
-    /// default it takes nothing.
+    /// default it takes nothing. `ext_a` (for text that starts with a
+    /// Latin Extended-A letter) runs those rules on every block.
     #[inline(always)]
-    fn western_run<'a, T: Slot>(self, sink: Sink<'a, T>, _src: &[u8]) -> (Sink<'a, T>, usize) {
+    fn western_run<'a, T: Slot>(
+        self,
+        sink: Sink<'a, T>,
+        _src: &[u8],
+        _ext_a: bool,
+    ) -> (Sink<'a, T>, usize) {
         (sink, 0)
     }
 
     /// The rules of Western text alone, where the level has them (for
     /// `block::western_run`): [`Simd::upper_block`]'s answer for ASCII,
     /// Latin-1, Latin Extended-A and the caseless characters of lead E2,
-    /// every other byte bad.
+    /// every other byte bad. `ext_a` runs the Latin Extended-A rules on
+    /// every block rather than behind a branch.
     #[inline(always)]
-    fn western_block(self, _block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, u64, bool)> {
+    fn western_block(
+        self,
+        _block: &[u8; BLOCK],
+        _ext_a: bool,
+    ) -> Option<([u8; BLOCK], u64, u64, bool)> {
         None
     }
 

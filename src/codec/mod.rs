@@ -509,9 +509,11 @@ fn block_step<T: Slot, S: Simd>(
     if i < *rest_until || S::LONE_SKIPS_BLOCKS && is_lone(&input[i..]) {
         return None;
     }
-    // Latin script: its own loop first, where the level has one.
+    // Latin script: its own loop first, where the level has one; text
+    // that starts with a Latin Extended-A letter (Polish, Czech) most
+    // likely has more, in some blocks and not others.
     if S::WESTERN && (0xC2..=0xC5).contains(&input[i]) {
-        let (back, n) = simd.western_run(sink.take(), &input[i..]);
+        let (back, n) = simd.western_run(sink.take(), &input[i..], input[i] >= 0xC4);
         *sink = back;
         if n > 0 {
             return Some(n);

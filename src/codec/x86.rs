@@ -249,17 +249,32 @@ impl Simd for Avx512 {
     const WESTERN: bool = true;
 
     #[inline(always)]
-    fn western_run<'a, T: Slot>(self, sink: Sink<'a, T>, src: &[u8]) -> (Sink<'a, T>, usize) {
+    fn western_run<'a, T: Slot>(
+        self,
+        sink: Sink<'a, T>,
+        src: &[u8],
+        ext_a: bool,
+    ) -> (Sink<'a, T>, usize) {
         // SAFETY: the token proves the CPU has every feature
         // `western_run_avx512` is compiled with.
-        unsafe { western_run_avx512(self, sink, src) }
+        unsafe {
+            if ext_a {
+                western_run_avx512::<T, true>(self, sink, src)
+            } else {
+                western_run_avx512::<T, false>(self, sink, src)
+            }
+        }
     }
 
     /// The Western rules as one mask kernel (`avx512.rs`).
     #[inline(always)]
-    fn western_block(self, block: &[u8; BLOCK]) -> Option<([u8; BLOCK], u64, u64, bool)> {
+    fn western_block(
+        self,
+        block: &[u8; BLOCK],
+        ext_a: bool,
+    ) -> Option<([u8; BLOCK], u64, u64, bool)> {
         // SAFETY: the token proves the CPU has AVX-512 F, BW and VBMI2.
-        let m = unsafe { super::avx512::western_block(block) };
+        let m = unsafe { super::avx512::western_block(block, ext_a) };
         Some((m.bytes, m.bad, m.drop, m.ascii))
     }
 
@@ -279,7 +294,8 @@ impl Simd for Avx512 {
 
 /// `block::western_run` compiled with AVX-512, apart from the general
 /// block loop: entered once per stretch of Western text, so the call costs
-/// little, and the two loops do not share registers.
+/// little, and the two loops do not share registers. One build for text
+/// with Latin Extended-A letters (`EXT_A`), one for text without.
 ///
 /// # Safety
 /// The CPU must have every feature enabled here (as `dispatch::avx512`).
@@ -287,12 +303,12 @@ impl Simd for Avx512 {
     enable = "avx2,bmi1,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2"
 )]
 #[inline(never)]
-unsafe fn western_run_avx512<'a, T: Slot>(
+unsafe fn western_run_avx512<'a, T: Slot, const EXT_A: bool>(
     simd: Avx512,
     mut sink: Sink<'a, T>,
     src: &[u8],
 ) -> (Sink<'a, T>, usize) {
-    let n = super::block::western_run(simd, &mut sink, src);
+    let n = super::block::western_run(simd, &mut sink, src, EXT_A);
     (sink, n)
 }
 
