@@ -9,6 +9,10 @@
 //! every two bytes after it, at the start, middle and end of a block, and
 //! on blocks of text in every script. The rule groups take a block's lead
 //! bytes in turn; once all are claimed, the later groups cost nothing.
+//!
+//! [`western_block`] is the same rules for Western text alone (ASCII,
+//! Latin-1, Latin Extended-A, caseless E2 punctuation), a third of the
+//! work, for the block path's Western loop (`block::western_run`).
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi8, _mm512_alignr_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmpge_epi8_mask,

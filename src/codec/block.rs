@@ -21,6 +21,10 @@
 //! ill-formed bytes) stops the block, and the codec's run loops and general
 //! decoder take over from there.
 //!
+//! Western text (ASCII, Latin-1, Latin Extended-A, caseless punctuation)
+//! has a loop of its own at the levels with a kernel for it
+//! ([`western_run`]), which leaves any other block to [`block_run`].
+//!
 //! Each output byte is a function of the input byte and its three
 //! neighbours each side, written with byte masks rather than branches, a
 //! rule the compiler turns into vector code. Every rule is checked against
