@@ -23,7 +23,7 @@
 //!
 //! Western text (ASCII, Latin-1, Latin Extended-A, caseless punctuation)
 //! has a loop of its own at the levels with a kernel for it
-//! ([`western_run`]), which leaves any other block to [`block_run`].
+//! (`western_run`), which leaves any other block to [`block_run`].
 //!
 //! Each output byte is a function of the input byte and its three
 //! neighbours each side, written with byte masks rather than branches, a
@@ -189,7 +189,9 @@ pub(crate) fn block_run<S: Slot, V: Simd>(simd: V, sink: &mut Sink<'_, S>, src: 
 /// to the last block boundary before `src` ends, or to where the text is
 /// ASCII again (for [`WESTERN_ASCII_BLOCKS_TO_LEAVE`] blocks). 0 where the
 /// level has no such rules. `ext_a` (for text that starts with a Latin
-/// Extended-A letter) runs those rules on every block.
+/// Extended-A letter) runs those rules on every block. Only the AVX-512
+/// level has them.
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 #[inline(always)]
 pub(crate) fn western_run<S: Slot, V: Simd>(
     simd: V,
@@ -201,15 +203,8 @@ pub(crate) fn western_run<S: Slot, V: Simd>(
     let mut ascii_blocks = 0;
     while let Some(block) = src[n..].first_chunk::<BLOCK>() {
         prefetch::<PREFETCH>(&src[n..]);
-        let Some((bytes, bad, drop, ascii)) = simd.western_block(block, ext_a) else {
+        let Some(upper) = simd.western_block(block, ext_a).map(Upper::from_kernel) else {
             return n;
-        };
-        let upper = Upper {
-            bytes,
-            taken: bad.trailing_zeros() as usize,
-            bad,
-            drop,
-            ascii,
         };
         let whole = BLOCK - cut_at_end(block);
         if upper.taken < whole {
@@ -230,6 +225,7 @@ pub(crate) fn western_run<S: Slot, V: Simd>(
 /// ASCII fast path: more than the general block loop's, as its ASCII
 /// blocks cost less, and text with an accent every few dozen bytes then
 /// stays in it (German +8 % over 4, English unchanged).
+#[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
 const WESTERN_ASCII_BLOCKS_TO_LEAVE: usize = 8;
 
 /// How many bytes at the end of `block` belong to a character the end
@@ -698,6 +694,21 @@ struct Upper {
     ascii: bool,
 }
 
+impl Upper {
+    /// From a kernel's answer (`Simd::upper_block`, `Simd::western_block`):
+    /// the bytes, the bad and drop masks, whether all ASCII.
+    #[inline(always)]
+    fn from_kernel((bytes, bad, drop, ascii): ([u8; BLOCK], u64, u64, bool)) -> Self {
+        Upper {
+            bytes,
+            taken: bad.trailing_zeros() as usize,
+            bad,
+            drop,
+            ascii,
+        }
+    }
+}
+
 /// The uppercase of `block` (which starts on a character boundary).
 ///
 /// The rules cost vector instructions per byte whether they apply or not,
@@ -706,14 +717,8 @@ struct Upper {
 /// early, at a character it would have known.)
 #[inline(always)]
 fn upper_block<S: Simd>(simd: S, block: &[u8; BLOCK], hint: &mut GroupHint) -> Upper {
-    if let Some((bytes, bad, drop, ascii)) = simd.upper_block(block) {
-        return Upper {
-            bytes,
-            taken: bad.trailing_zeros() as usize,
-            bad,
-            drop,
-            ascii,
-        };
+    if let Some(upper) = simd.upper_block(block) {
+        return Upper::from_kernel(upper);
     }
     if !S::GUESS_GROUPS {
         let groups = simd.lead_groups(block);

@@ -93,7 +93,9 @@ pub(crate) trait Simd: Copy {
     /// `block::western_run`): [`Simd::upper_block`]'s answer for ASCII,
     /// Latin-1, Latin Extended-A and the caseless characters of lead E2,
     /// every other byte bad. `ext_a` runs the Latin Extended-A rules on
-    /// every block rather than behind a branch.
+    /// every block rather than behind a branch. Only the AVX-512 level has
+    /// them, so the method exists only where that level can.
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(upcase_portable)))]
     #[inline(always)]
     fn western_block(
         self,
